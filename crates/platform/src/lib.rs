@@ -1,0 +1,1 @@
+//! Domain types, the order state machine, billing, storage and callbacks.

@@ -1,0 +1,1 @@
+//! The HTTP server: merchant API, console, signed file URLs.
