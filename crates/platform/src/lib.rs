@@ -1,1 +1,38 @@
-//! Domain types, the order state machine, billing, storage and callbacks.
+//! Domain types, the order state machine, billing, storage and the callback outbox.
+//!
+//! - [`Platform`] is the service: every operation the server, the CLI and the jobs need.
+//! - [`Repo`] is the database (SQLite now: [`SqliteRepo`]; PostgreSQL later), and
+//!   [`BlobStore`] the files ([`ObjectBlobStore`] over `object_store`: local dir now, S3 later).
+//! - The order state machine is [`order::next_status`], exactly design.md's table; every
+//!   transition is one transaction: state + event + outbox row (+ ledger charge).
+//! - Errors are one enum, [`PlatformError`]; the server maps it to API codes.
+
+pub mod app;
+pub mod blob;
+pub mod callback;
+pub mod clock;
+pub mod error;
+pub mod items;
+pub mod ledger;
+pub mod order;
+pub mod pic;
+pub mod repo;
+mod service;
+
+pub use app::{App, CallbackFormat, IssuedKey, NewApp};
+pub use blob::{BlobStore, ObjectBlobStore};
+pub use callback::{Callback, CallbackAttempt, CallbackFilter, CallbackPayload, CallbackState};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{PlatformError, Result};
+pub use items::{FixedItems, ItemTerms, Items};
+pub use ledger::{LedgerEntry, LedgerKind};
+pub use order::{
+    Action, Approval, Order, OrderCounts, OrderDetail, OrderEvent, OrderFilter, OrderStatus,
+    Submission,
+};
+pub use pic::{NewPic, Pic, PicPhoto};
+pub use repo::{Repo, SqliteRepo};
+pub use service::{
+    check_notice_url, db_path, Platform, RetentionReport, Settings, UserInfo, BLOB_DIR, DB_FILE,
+    PURGEABLE,
+};

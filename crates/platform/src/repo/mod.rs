@@ -1,0 +1,151 @@
+//! The repository: every database access of the platform goes through [`Repo`].
+//!
+//! The trait speaks the domain, not SQL. Each method that changes more than one row is one
+//! transaction. Back-ends: SQLite ([`SqliteRepo`], the embedded default); PostgreSQL later,
+//! with the same semantics (row locks where SQLite relies on its single writer).
+
+mod sqlite;
+
+pub use sqlite::SqliteRepo;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::callback::{Callback, CallbackAttempt, CallbackFilter, CallbackState, NewCallback};
+use crate::error::Result;
+use crate::ledger::{LedgerEntry, LedgerKind};
+use crate::order::{Order, OrderCounts, OrderEvent, OrderFilter, OrderStatus};
+use crate::pic::Pic;
+
+/// A new order, written with its first event in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub order: Order,
+    pub event: OrderEvent,
+    /// Refuse with `InsufficientBalance` unless, with this order counted, the app's
+    /// balance still covers every order that holds balance (see [`OrderStatus::holds_balance`]).
+    pub reserve: bool,
+}
+
+/// A ledger movement that is not tied to a transition (top-up, manual refund).
+#[derive(Debug, Clone)]
+pub struct Credit {
+    pub app_id: i64,
+    pub order_no: Option<String>,
+    pub kind: LedgerKind,
+    /// Signed amount added to the balance.
+    pub amount_fen: i64,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One state change, applied atomically: the order row (compare-and-set on `from`), the
+/// event, the outbox row and the ledger charge, or nothing at all.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The order as it must be after the change (every mutable column is written).
+    pub order: Order,
+    /// The status the order must still have; otherwise `WrongState` with the current one.
+    pub from: OrderStatus,
+    pub event: OrderEvent,
+    pub callback: Option<NewCallback>,
+    /// Charge this much (fen, positive) to the order's app, once per order.
+    pub charge_fen: Option<i64>,
+    /// Mark `order.pic_id` as used by this order; `PicUsed` if another order took it.
+    pub use_pic: bool,
+    /// As [`NewOrder::reserve`].
+    pub reserve: bool,
+}
+
+#[async_trait]
+pub trait Repo: Send + Sync {
+    // ---- apps and the ledger
+    /// Inserts the app (its `app_id` is assigned) and, when its balance is positive,
+    /// the opening top-up in the ledger.
+    async fn insert_app(&self, app: &App) -> Result<App>;
+    async fn app(&self, app_id: i64) -> Result<Option<App>>;
+    async fn app_by_key_hash(&self, key_hash: &str) -> Result<Option<App>>;
+    async fn apps(&self) -> Result<Vec<App>>;
+    /// Replaces the key (hash, prefix, sign). False if no such app.
+    async fn set_app_key(
+        &self,
+        app_id: i64,
+        key_hash: &str,
+        prefix: &str,
+        sign: &str,
+    ) -> Result<bool>;
+    async fn set_app_disabled(&self, app_id: i64, disabled: bool) -> Result<bool>;
+    /// Moves the balance and writes the ledger row, atomically.
+    async fn credit(&self, credit: &Credit) -> Result<LedgerEntry>;
+    /// Newest first.
+    async fn ledger(&self, app_id: i64, limit: u32) -> Result<Vec<LedgerEntry>>;
+    /// Sum of `price_fen` of the app's orders that hold balance.
+    async fn held_fen(&self, app_id: i64) -> Result<i64>;
+
+    // ---- pics
+    /// `Conflict` if the pic_id is taken.
+    async fn insert_pic(&self, pic: &Pic) -> Result<()>;
+    async fn pic(&self, pic_id: &str) -> Result<Option<Pic>>;
+    /// Unsubmitted pics that expired before `before`, oldest first.
+    async fn unsubmitted_pics_expired(&self, before: DateTime<Utc>, limit: u32)
+        -> Result<Vec<Pic>>;
+    /// Deletes the pic row if still unsubmitted. False if it was taken or gone.
+    async fn delete_unsubmitted_pic(&self, pic_id: &str) -> Result<bool>;
+    /// Every pic an order ever used (all its submissions).
+    async fn pics_of_order(&self, order_no: &str) -> Result<Vec<Pic>>;
+
+    // ---- orders
+    /// `Conflict` if the order_no is taken (the caller retries with another),
+    /// `PicUsed`, or `InsufficientBalance` when `reserve` fails.
+    async fn insert_order(&self, new: &NewOrder) -> Result<Order>;
+    /// `WrongState`, `OrderNotFound`, `PicUsed`, `InsufficientBalance`, or
+    /// `Conflict` for a second charge; nothing is written then.
+    async fn apply(&self, t: &Transition) -> Result<Order>;
+    async fn order(&self, order_no: &str) -> Result<Option<Order>>;
+    async fn orders(&self, filter: &OrderFilter) -> Result<Vec<Order>>;
+    async fn order_events(&self, order_no: &str) -> Result<Vec<OrderEvent>>;
+    async fn order_counts(&self, app_id: i64) -> Result<OrderCounts>;
+    /// Orders in `statuses`, not purged, last changed before `before`; oldest first.
+    async fn orders_to_purge(
+        &self,
+        statuses: &[OrderStatus],
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>>;
+    /// Clears the order's personal data and blob keys and deletes its pic rows, if it is
+    /// still in `statuses`, not purged and unchanged since before `before`. False otherwise.
+    async fn purge_order(
+        &self,
+        order_no: &str,
+        statuses: &[OrderStatus],
+        before: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    // ---- the callback outbox
+    /// Claims up to `limit` due callbacks: pending and due, or delivering with an expired
+    /// lease; only the oldest unfinished one of each order (so an order's callbacks go out
+    /// in order). They become `delivering` until `lease_until`.
+    async fn claim_due_callbacks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Callback>>;
+    /// Writes the attempt and counts it on the callback.
+    async fn record_attempt(&self, attempt: &CallbackAttempt) -> Result<()>;
+    /// Moves a callback to `state` (clearing its lease); `next_attempt_at` when given.
+    /// `only_from`: change only if the current state is one of these. False if not changed.
+    async fn set_callback_state(
+        &self,
+        id: i64,
+        state: CallbackState,
+        next_attempt_at: Option<DateTime<Utc>>,
+        only_from: &[CallbackState],
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn callback(&self, id: i64) -> Result<Option<Callback>>;
+    async fn callbacks(&self, filter: &CallbackFilter) -> Result<Vec<Callback>>;
+    async fn callback_attempts(&self, callback_id: i64) -> Result<Vec<CallbackAttempt>>;
+}

@@ -1,0 +1,137 @@
+//! [`Platform`]: the operations the server, the CLI and the jobs call.
+
+mod apps;
+mod orders;
+mod outbox;
+mod pics;
+mod retention;
+
+pub use apps::UserInfo;
+pub use orders::check_notice_url;
+pub use retention::{RetentionReport, PURGEABLE};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::blob::{BlobStore, ObjectBlobStore};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Result;
+use crate::items::Items;
+use crate::order::OrderNoGen;
+use crate::repo::{Repo, SqliteRepo};
+
+/// The SQLite file inside a data dir.
+pub const DB_FILE: &str = "photoreceipt.db";
+/// The blob folder inside a data dir.
+pub const BLOB_DIR: &str = "blobs";
+
+/// Tunables of the platform.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a pic can be submitted after make. Default 50 minutes (the seed).
+    pub pic_ttl: TimeDelta,
+    /// How long an expired, unsubmitted pic is kept before retention deletes it. Default 1 h.
+    pub pic_grace: TimeDelta,
+    /// Photos and personal params of finished orders are deleted after this. Default 30 days.
+    pub retention: TimeDelta,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            pic_ttl: TimeDelta::minutes(50),
+            pic_grace: TimeDelta::hours(1),
+            retention: TimeDelta::days(30),
+        }
+    }
+}
+
+impl Settings {
+    /// [`Settings::retention`] from a number of days.
+    pub fn with_retention_days(mut self, days: u32) -> Self {
+        self.retention = TimeDelta::days(i64::from(days));
+        self
+    }
+}
+
+/// The platform service. Cheap to clone (shared parts behind `Arc`).
+#[derive(Clone)]
+pub struct Platform {
+    repo: Arc<dyn Repo>,
+    blobs: Arc<dyn BlobStore>,
+    items: Arc<dyn Items>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    order_nos: Arc<OrderNoGen>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Platform {
+    pub fn new(
+        repo: Arc<dyn Repo>,
+        blobs: Arc<dyn BlobStore>,
+        items: Arc<dyn Items>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            repo,
+            blobs,
+            items,
+            clock: Arc::new(SystemClock),
+            settings,
+            order_nos: Arc::new(OrderNoGen::new()),
+        }
+    }
+
+    /// The embedded default: `<data_dir>/photoreceipt.db` (SQLite, WAL, migrated) and
+    /// `<data_dir>/blobs/`. Creates the dir if missing.
+    pub async fn open_embedded(
+        data_dir: &Path,
+        settings: Settings,
+        items: Arc<dyn Items>,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let repo = SqliteRepo::open(&data_dir.join(DB_FILE)).await?;
+        let blobs = ObjectBlobStore::local(&data_dir.join(BLOB_DIR))?;
+        Ok(Self::new(Arc::new(repo), Arc::new(blobs), items, settings))
+    }
+
+    /// Replaces the clock (tests move time with [`crate::ManualClock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn repo(&self) -> &Arc<dyn Repo> {
+        &self.repo
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    pub fn items(&self) -> &Arc<dyn Items> {
+        &self.items
+    }
+}
+
+/// `<data_dir>/photoreceipt.db`.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DB_FILE)
+}

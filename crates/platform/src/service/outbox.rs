@@ -1,0 +1,85 @@
+//! The callback outbox, for the delivery worker.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::Platform;
+use crate::callback::{Callback, CallbackAttempt, CallbackFilter, CallbackState};
+use crate::error::{PlatformError, Result};
+
+impl Platform {
+    /// Claims up to `limit` due callbacks for `lease`: at most one per order (the oldest
+    /// unfinished), so an order's callbacks go out in order. A claim whose lease runs out
+    /// (a crashed worker) becomes claimable again.
+    pub async fn claim_due_callbacks(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Callback>> {
+        self.repo.claim_due_callbacks(now, now + lease, limit).await
+    }
+
+    /// Records one delivery attempt and counts it.
+    pub async fn record_attempt(&self, attempt: &CallbackAttempt) -> Result<()> {
+        self.repo.record_attempt(attempt).await
+    }
+
+    /// Delivered. False if the callback was not being delivered (already settled).
+    pub async fn mark_callback_succeeded(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let from = [CallbackState::Delivering, CallbackState::Pending];
+        self.repo
+            .set_callback_state(id, CallbackState::Succeeded, None, &from, now)
+            .await
+    }
+
+    /// The schedule is exhausted: no more automatic attempts.
+    pub async fn mark_callback_failed(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let from = [CallbackState::Delivering, CallbackState::Pending];
+        self.repo
+            .set_callback_state(id, CallbackState::Failed, None, &from, now)
+            .await
+    }
+
+    /// Back to pending, due at `at` (the next step of the retry schedule).
+    pub async fn reschedule_callback(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let from = [CallbackState::Delivering, CallbackState::Pending];
+        self.repo
+            .set_callback_state(id, CallbackState::Pending, Some(at), &from, now)
+            .await
+    }
+
+    /// An operator sends a failed (or delivered) callback again, now.
+    pub async fn redeliver_callback(&self, id: i64, now: DateTime<Utc>) -> Result<Callback> {
+        let from = [CallbackState::Failed, CallbackState::Succeeded];
+        let moved = self
+            .repo
+            .set_callback_state(id, CallbackState::Pending, Some(now), &from, now)
+            .await?;
+        let cb = self
+            .repo
+            .callback(id)
+            .await?
+            .ok_or_else(|| PlatformError::Invalid(format!("no callback {id}")))?;
+        if !moved {
+            return Err(PlatformError::Invalid(format!(
+                "callback {id} is {}; only failed or succeeded ones can be redelivered",
+                cb.state.as_str()
+            )));
+        }
+        tracing::info!(id, order_no = %cb.order_no, "callback redelivery queued");
+        Ok(cb)
+    }
+
+    pub async fn callbacks(&self, filter: &CallbackFilter) -> Result<Vec<Callback>> {
+        self.repo.callbacks(filter).await
+    }
+
+    pub async fn callback_attempts(&self, callback_id: i64) -> Result<Vec<CallbackAttempt>> {
+        self.repo.callback_attempts(callback_id).await
+    }
+}

@@ -1,0 +1,150 @@
+//! A platform on a temporary data dir, a manual clock, and helpers.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use chrono::{TimeZone, Utc};
+use platform::{
+    App, FixedItems, ItemTerms, ManualClock, NewApp, NewPic, Pic, Platform, Settings, Submission,
+};
+use serde_json::json;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use std::sync::Arc;
+
+/// Receipt item, 7 yuan, print +10 yuan.
+pub const ITEM: i64 = 111;
+/// Receipt item without print-and-mail, 3 yuan.
+pub const ITEM_NO_PRINT: i64 = 101;
+pub const PRICE: i64 = 700;
+pub const PRINT_PRICE: i64 = 1000;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub p: Platform,
+    pub clock: Arc<ManualClock>,
+}
+
+pub async fn env() -> Env {
+    env_with(Settings::default()).await
+}
+
+pub async fn env_with(settings: Settings) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let items = FixedItems::new()
+        .with(
+            ITEM,
+            ItemTerms {
+                price_fen: PRICE,
+                print_price_fen: Some(PRINT_PRICE),
+            },
+        )
+        .with(
+            ITEM_NO_PRINT,
+            ItemTerms {
+                price_fen: 300,
+                print_price_fen: None,
+            },
+        );
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2025, 3, 3, 2, 0, 0).unwrap(),
+    ));
+    let p = Platform::open_embedded(dir.path(), settings, Arc::new(items))
+        .await
+        .expect("open")
+        .with_clock(clock.clone());
+    Env { dir, p, clock }
+}
+
+impl Env {
+    pub async fn app(&self, balance_fen: i64, sandbox: bool) -> App {
+        self.p
+            .create_app(NewApp {
+                name: "Shop".into(),
+                balance_fen,
+                sandbox,
+                ..Default::default()
+            })
+            .await
+            .expect("create app")
+            .app
+    }
+
+    pub async fn pic(&self, app: &App) -> Pic {
+        self.pic_of(app, ITEM).await
+    }
+
+    pub async fn pic_of(&self, app: &App, item_id: i64) -> Pic {
+        let new = NewPic {
+            item_id,
+            photos: vec![
+                ("white".into(), jpeg(b"white")),
+                ("blue".into(), jpeg(b"blue")),
+            ],
+            original: Some(jpeg(b"original")),
+            transparent_png: Some(Bytes::from_static(b"\x89PNG\r\n\x1a\npng")),
+            print_sheet: None,
+            checks: json!({"ok": true}),
+        };
+        self.p.store_pic(app, new).await.expect("store pic")
+    }
+
+    /// A pending order of a fresh pic.
+    pub async fn submit(&self, app: &App) -> platform::Order {
+        let pic = self.pic(app).await;
+        self.p
+            .submit(app, submission(&pic.pic_id))
+            .await
+            .expect("submit")
+    }
+
+    pub async fn db(&self) -> SqlitePool {
+        let opts = SqliteConnectOptions::new()
+            .filename(self.dir.path().join("photoreceipt.db"))
+            .read_only(true);
+        SqlitePool::connect_with(opts).await.expect("db")
+    }
+
+    /// Rows in `table` (optionally filtered by a WHERE clause).
+    pub async fn count(&self, table: &str, filter: &str) -> i64 {
+        let sql = if filter.is_empty() {
+            format!("SELECT COUNT(*) FROM {table}")
+        } else {
+            format!("SELECT COUNT(*) FROM {table} WHERE {filter}")
+        };
+        let db = self.db().await;
+        let n = sqlx::query_scalar(&sql)
+            .fetch_one(&db)
+            .await
+            .expect("count");
+        db.close().await;
+        n
+    }
+
+    pub async fn balance(&self, app: &App) -> i64 {
+        self.p.app(app.app_id).await.expect("app").balance_fen
+    }
+
+    pub fn blob_file(&self, key: &str) -> std::path::PathBuf {
+        self.dir.path().join("blobs").join(key)
+    }
+}
+
+pub fn jpeg(tag: &[u8]) -> Bytes {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    v.extend_from_slice(tag);
+    Bytes::from(v)
+}
+
+pub fn submission(pic_id: &str) -> Submission {
+    Submission {
+        pic_id: pic_id.to_string(),
+        notice_url: "https://shop.example/notify".into(),
+        params: json!({"text_mobile": "13800138000", "text_name": "张三"}),
+        is_print: false,
+        print_param: None,
+    }
+}
+
+pub fn print_param() -> serde_json::Value {
+    json!({"name":"张三","phone":"13800138000","province":"广东","city":"深圳",
+           "district":"南山","address":"科技园 1 号"})
+}
