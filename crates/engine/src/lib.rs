@@ -7,6 +7,7 @@
 pub mod error;
 pub mod geom;
 pub mod spec;
+pub mod vision;
 
 pub use error::EngineError;
 pub use geom::{Band, Face, Landmarks, Point, Rect};
