@@ -21,6 +21,8 @@ pub enum EngineError {
     /// The photo cannot satisfy the spec; `rule` names the rule (e.g. `crown_gap`).
     #[error("spec cannot be met: {rule}: {detail}")]
     SpecUnmet { rule: String, detail: String },
+    #[error("colour {0} is not offered by this spec")]
+    UnknownColor(String),
     #[error("model not available: {0}")]
     Model(String),
     #[error("internal engine error: {0}")]

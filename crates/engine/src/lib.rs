@@ -5,10 +5,19 @@
 //! transparent PNG, print sheets → checks report.
 
 pub mod error;
+pub mod checks;
+pub mod frame;
+pub mod make;
+pub mod matte;
 pub mod geom;
 pub mod spec;
 pub mod vision;
+pub mod intake;
+pub mod encode;
+pub mod sheet;
+pub mod raster;
 
 pub use error::EngineError;
 pub use geom::{Band, Face, Landmarks, Point, Rect};
 pub use spec::{Background, PhotoSpec};
+pub use make::{Adjust, Engine, Made, MadePhoto, MakeOptions};

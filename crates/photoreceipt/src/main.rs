@@ -1,1 +1,55 @@
-fn main() {}
+//! `photoreceipt`: one binary with subcommands.
+
+mod app;
+mod order;
+mod photo;
+mod specs;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "photoreceipt",
+    version,
+    about = "ID photo receipts: make, review, deliver"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The spec catalogue.
+    Specs(specs::SpecsCmd),
+    /// Merchant applications and their keys.
+    App(app::AppCmd),
+    /// Make ID photos offline, with no server.
+    Photo(photo::PhotoCmd),
+    /// Orders: list, show, take, approve, reject.
+    Order(order::OrderCmd),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PHOTORECEIPT_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Specs(cmd) => specs::run(cmd),
+        Command::App(cmd) => app::run(cmd),
+        Command::Order(cmd) => order::run(cmd),
+        Command::Photo(cmd) => photo::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,3 @@
 //! The HTTP server: merchant API, console, signed file URLs.
+
+pub mod codes;
