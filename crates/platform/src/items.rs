@@ -40,6 +40,18 @@ pub trait Items: Send + Sync {
     fn check_params(&self, item_id: i64, params: &Value) -> Result<CheckedParams, ParamError>;
 }
 
+impl<T: Items + ?Sized> Items for &T {
+    fn terms(&self, item_id: i64) -> Option<ItemTerms> {
+        (**self).terms(item_id)
+    }
+
+    fn check_params(&self, item_id: i64, params: &Value) -> Result<CheckedParams, ParamError> {
+        (**self).check_params(item_id, params)
+    }
+}
+
+/// The catalogue's receipt specs: price, print price, `param` rules. Callers check
+/// [`Items::terms`] first (unknown items have none).
 impl Items for catalogue::Catalogue {
     fn terms(&self, item_id: i64) -> Option<ItemTerms> {
         let spec = self.get(u32::try_from(item_id).ok()?)?;

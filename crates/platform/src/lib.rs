@@ -19,6 +19,9 @@ pub mod pic;
 pub mod repo;
 mod service;
 
+/// The byte buffer of blobs and photos (`bytes::Bytes`).
+pub use bytes::Bytes;
+
 pub use app::{App, CallbackFormat, IssuedKey, NewApp};
 pub use blob::{BlobStore, ObjectBlobStore};
 pub use callback::{Callback, CallbackAttempt, CallbackFilter, CallbackPayload, CallbackState};
