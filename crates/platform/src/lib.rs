@@ -15,6 +15,7 @@ pub mod error;
 pub mod items;
 pub mod ledger;
 pub mod order;
+pub mod photo_spec;
 pub mod pic;
 pub mod repo;
 mod service;
