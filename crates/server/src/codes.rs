@@ -1,7 +1,9 @@
 //! The one place where domain errors become API codes: a stable number, a Chinese `msg` and an
 //! English `msg_en`. The table is documented in docs/api.md; numbers never change meaning.
 
+use catalogue::ParamError;
 use engine::EngineError;
+use platform::PlatformError;
 use serde::Serialize;
 
 /// An error as the merchant sees it.
@@ -10,19 +12,107 @@ pub struct ApiError {
     pub code: u32,
     pub msg: String,
     pub msg_en: String,
+    /// The request field at fault, when there is one (`data.field` in the answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds to wait before retrying (`Retry-After`), for rate limits.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: u32, msg: impl Into<String>, msg_en: impl Into<String>) -> Self {
-        Self { code, msg: msg.into(), msg_en: msg_en.into() }
+        Self {
+            code,
+            msg: msg.into(),
+            msg_en: msg_en.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// Names the request field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// A required field is absent or empty.
+    pub fn missing(field: &str) -> Self {
+        Self::new(
+            code::MISSING_FIELD,
+            format!("缺少必填参数 {field}"),
+            format!("missing required field `{field}`"),
+        )
+        .with_field(field)
+    }
+
+    /// A field is present but not acceptable.
+    pub fn invalid(field: &str, why_zh: &str, why_en: &str) -> Self {
+        Self::new(
+            code::INVALID_FIELD,
+            format!("参数 {field} 无效：{why_zh}"),
+            format!("invalid field `{field}`: {why_en}"),
+        )
+        .with_field(field)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            code::INTERNAL,
+            "服务内部错误，请稍后重试",
+            "internal error, please retry later",
+        )
+    }
+
+    pub fn busy() -> Self {
+        Self::new(
+            code::BUSY,
+            "服务繁忙，请稍后重试",
+            "the service is busy making photos; retry in a few seconds",
+        )
+    }
+
+    pub fn rate_limited(retry_after_s: u64) -> Self {
+        let mut e = Self::new(
+            code::RATE_LIMITED,
+            format!("请求过于频繁，请 {retry_after_s} 秒后重试"),
+            format!("too many requests for this key; retry after {retry_after_s} s"),
+        );
+        e.retry_after = Some(retry_after_s);
+        e
+    }
+
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            code::BODY_TOO_LARGE,
+            format!("请求体过大，不能超过 {} MB", limit / 1024 / 1024),
+            format!("request body too large: at most {limit} bytes"),
+        )
+    }
+
+    /// The HTTP status of the answer: 200 for every API error (as the seed), except the
+    /// transport problems: 413 body too large, 429 rate limited, 500 internal.
+    pub fn http_status(&self) -> u16 {
+        match self.code {
+            code::BODY_TOO_LARGE => 413,
+            code::RATE_LIMITED => 429,
+            code::INTERNAL => 500,
+            code::NOT_FOUND => 404,
+            _ => 200,
+        }
     }
 }
 
 /// Stable codes. Grouped by the first digit: 1 request, 2 image, 3 catalogue and pics,
 /// 4 params and URLs, 5 orders, 6 money, 7 limits, 9 the service itself.
+/// The receipt `param` codes 4301–4399 are the catalogue's ([`ParamError::code`]).
 pub mod code {
+    pub const OK: u32 = 0;
     pub const MISSING_FIELD: u32 = 1001;
     pub const INVALID_FIELD: u32 = 1002;
+    pub const BAD_BODY: u32 = 1003;
+    pub const NOT_FOUND: u32 = 1004;
     pub const KEY_INVALID: u32 = 1101;
     pub const APP_DISABLED: u32 = 1102;
     pub const BAD_BASE64: u32 = 2001;
@@ -36,9 +126,20 @@ pub mod code {
     pub const SPEC_UNMET: u32 = 2103;
     pub const UNKNOWN_COLOR: u32 = 2104;
     pub const ITEM_UNKNOWN: u32 = 3001;
+    pub const ITEM_NO_RECEIPT: u32 = 3002;
     pub const PIC_NOT_FOUND: u32 = 3101;
     pub const PIC_EXPIRED: u32 = 3102;
     pub const PIC_FOREIGN: u32 = 3103;
+    pub const PIC_USED: u32 = 3104;
+    pub const NOTICE_URL_INVALID: u32 = 4001;
+    pub const PRINT_UNAVAILABLE: u32 = 4002;
+    pub const PRINT_PARAM_INVALID: u32 = 4003;
+    pub const ORDER_NOT_FOUND: u32 = 5001;
+    pub const WRONG_STATE: u32 = 5002;
+    pub const INSUFFICIENT_BALANCE: u32 = 6001;
+    pub const RATE_LIMITED: u32 = 7001;
+    pub const BUSY: u32 = 7002;
+    pub const BODY_TOO_LARGE: u32 = 7003;
     pub const INTERNAL: u32 = 9000;
     pub const MODEL_UNAVAILABLE: u32 = 9001;
 }
@@ -55,15 +156,29 @@ impl From<&EngineError> for ApiError {
             ),
             E::TooLarge { bytes, limit } => ApiError::new(
                 code::TOO_LARGE,
-                format!("图片过大（{bytes} 字节），不能超过 {} MB", limit / 1024 / 1024),
-                format!("image too large ({bytes} bytes): at most {} MB", limit / 1024 / 1024),
+                format!(
+                    "图片过大（{bytes} 字节），不能超过 {} MB",
+                    limit / 1024 / 1024
+                ),
+                format!(
+                    "image too large ({bytes} bytes): at most {} MB",
+                    limit / 1024 / 1024
+                ),
             ),
-            E::Resolution { width, height, limit } => ApiError::new(
+            E::Resolution {
+                width,
+                height,
+                limit,
+            } => ApiError::new(
                 code::RESOLUTION,
                 format!("图片分辨率 {width}×{height} 过大，须小于 {limit}×{limit}"),
                 format!("resolution {width}×{height} too large: must be below {limit}×{limit}"),
             ),
-            E::Corrupt(d) => ApiError::new(code::CORRUPT_IMAGE, "图片已损坏，无法解码", format!("corrupt image: {d}")),
+            E::Corrupt(d) => ApiError::new(
+                code::CORRUPT_IMAGE,
+                "图片已损坏，无法解码",
+                format!("corrupt image: {d}"),
+            ),
             E::NoFace => ApiError::new(code::NO_FACE, "未检测到人脸", "no face found"),
             E::SeveralFaces(n) => ApiError::new(
                 code::SEVERAL_FACES,
@@ -80,9 +195,170 @@ impl From<&EngineError> for ApiError {
                 format!("该规格不提供背景色 {c}"),
                 format!("background colour {c} is not offered by this spec"),
             ),
-            E::Model(d) => ApiError::new(code::MODEL_UNAVAILABLE, "模型不可用", format!("model not available: {d}")),
-            E::Internal(d) => ApiError::new(code::INTERNAL, "内部错误", format!("internal error: {d}")),
+            E::Model(d) => ApiError::new(
+                code::MODEL_UNAVAILABLE,
+                "模型不可用",
+                format!("model not available: {d}"),
+            ),
+            E::Internal(d) => {
+                ApiError::new(code::INTERNAL, "内部错误", format!("internal error: {d}"))
+            }
         }
+    }
+}
+
+impl From<&ParamError> for ApiError {
+    fn from(e: &ParamError) -> Self {
+        let api = ApiError::new(e.code(), e.msg(), e.msg_en());
+        match e.field() {
+            Some(f) => api.with_field(format!("param.{f}")),
+            None => api.with_field("param"),
+        }
+    }
+}
+
+impl From<&PlatformError> for ApiError {
+    fn from(e: &PlatformError) -> Self {
+        use PlatformError as P;
+        match e {
+            P::KeyInvalid => ApiError::new(code::KEY_INVALID, "key 无效", "the key is not valid")
+                .with_field("key"),
+            P::AppDisabled(_) => {
+                ApiError::new(code::APP_DISABLED, "应用已停用", "this app is disabled")
+                    .with_field("key")
+            }
+            P::PicNotFound(id) => ApiError::new(
+                code::PIC_NOT_FOUND,
+                format!("pic_id {id} 不存在"),
+                format!("pic_id {id} not found"),
+            )
+            .with_field("pic_id"),
+            P::PicExpired(id) => ApiError::new(
+                code::PIC_EXPIRED,
+                format!("pic_id {id} 已过期，请重新制作"),
+                format!("pic_id {id} has expired; make the photo again"),
+            )
+            .with_field("pic_id"),
+            P::PicForeign(id) => ApiError::new(
+                code::PIC_FOREIGN,
+                format!("pic_id {id} 不属于当前应用"),
+                format!("pic_id {id} belongs to another app"),
+            )
+            .with_field("pic_id"),
+            P::PicUsed { pic_id, order_no } => ApiError::new(
+                code::PIC_USED,
+                format!("pic_id {pic_id} 已被订单 {order_no} 使用"),
+                format!("pic_id {pic_id} is already used by order {order_no}"),
+            )
+            .with_field("pic_id"),
+            P::OrderNotFound(no) => ApiError::new(
+                code::ORDER_NOT_FOUND,
+                format!("订单 {no} 不存在"),
+                format!("order {no} not found"),
+            )
+            .with_field("order_no"),
+            P::WrongState {
+                order_no,
+                status,
+                action,
+            } => ApiError::new(
+                code::WRONG_STATE,
+                format!(
+                    "订单 {order_no} 当前状态为 {}（{}），不能{}",
+                    status.code(),
+                    status_zh(status.code()),
+                    action_zh(action.as_str())
+                ),
+                format!("order {order_no} is {status}; cannot {action} it"),
+            )
+            .with_field("order_no"),
+            P::InsufficientBalance {
+                available_fen,
+                price_fen,
+            } => ApiError::new(
+                code::INSUFFICIENT_BALANCE,
+                format!(
+                    "余额不足：可用 {}，需要 {} 元",
+                    yuan(*available_fen),
+                    yuan(*price_fen)
+                ),
+                format!(
+                    "insufficient balance: {} yuan available, {} yuan needed",
+                    yuan(*available_fen),
+                    yuan(*price_fen)
+                ),
+            ),
+            P::InvalidNoticeUrl(_) => ApiError::new(
+                code::NOTICE_URL_INVALID,
+                "notice_url 必须是 http 或 https 地址",
+                "notice_url must be an absolute http or https URL",
+            )
+            .with_field("notice_url"),
+            P::ItemUnknown(id) => ApiError::new(
+                code::ITEM_NO_RECEIPT,
+                format!("规格 {id} 不支持办理回执"),
+                format!("item {id} takes no receipt orders"),
+            )
+            .with_field("item_id"),
+            P::PrintUnavailable(id) => ApiError::new(
+                code::PRINT_UNAVAILABLE,
+                format!("规格 {id} 不支持打印邮寄"),
+                format!("print-and-mail is not offered for item {id}"),
+            )
+            .with_field("is_print"),
+            P::Param(p) => ApiError::from(p),
+            P::BadField { field, reason } => ApiError::new(
+                if field.starts_with("print_param") {
+                    code::PRINT_PARAM_INVALID
+                } else {
+                    code::INVALID_FIELD
+                },
+                format!("参数 {field} 无效：{reason}"),
+                format!("bad {field}: {reason}"),
+            )
+            .with_field(field.clone()),
+            P::Invalid(why) => ApiError::new(
+                code::INVALID_FIELD,
+                format!("参数无效：{why}"),
+                format!("invalid input: {why}"),
+            ),
+            P::AppNotFound(_)
+            | P::BlobNotFound(_)
+            | P::Conflict(_)
+            | P::Db(_)
+            | P::Migrate(_)
+            | P::Store(_)
+            | P::Corrupt(_)
+            | P::Io(_) => ApiError::internal(),
+        }
+    }
+}
+
+fn yuan(fen: i64) -> String {
+    platform::ledger::fen_to_yuan(fen)
+}
+
+/// The seed's order statuses in Chinese.
+pub fn status_zh(code: i32) -> &'static str {
+    match code {
+        1 => "待处理",
+        2 => "审核中",
+        3 => "办理完成",
+        -1 => "审核失败",
+        -2 => "已取消",
+        _ => "未知",
+    }
+}
+
+fn action_zh(action: &str) -> &'static str {
+    match action {
+        "cancel" => "取消",
+        "resubmit" => "重新提交",
+        "take" => "开始审核",
+        "approve" => "通过",
+        "reject" => "驳回",
+        "release" => "退回队列",
+        _ => "提交",
     }
 }
 

@@ -1,3 +1,63 @@
-//! The HTTP server: merchant API, console, signed file URLs.
+//! The HTTP server: the merchant API (seed-compatible), signed file URLs, the jobs of `serve`.
+//!
+//! - [`router`] builds the axum app over a [`Service`];
+//! - [`codes`] is the one place where errors become API codes;
+//! - [`files::UrlSigner`] makes the signed, expiring file URLs (the callback worker needs it too);
+//! - [`jobs::spawn`] starts the sandbox reviewer and retention.
 
+pub mod account;
 pub mod codes;
+pub mod files;
+pub mod forms;
+pub mod jobs;
+pub mod limits;
+pub mod openapi;
+pub mod receipt;
+pub mod reply;
+pub mod sandbox;
+pub mod state;
+pub mod upload;
+
+pub use codes::ApiError;
+pub use files::UrlSigner;
+pub use state::{ServerConfig, Service};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// The merchant API. Write calls are POST; read calls take GET too.
+pub fn router(svc: Arc<Service>) -> Router {
+    // Paths only in the logs: a GET's query string may hold the key.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request<_>| tracing::debug_span!("http", method = %req.method(), path = %req.uri().path()));
+    Router::new()
+        .route("/receipt/make", post(receipt::make))
+        .route("/receipt/submit", post(receipt::submit))
+        .route("/receipt/cancel", post(receipt::cancel))
+        .route("/receipt/query", get(receipt::query).post(receipt::query))
+        .route(
+            "/item/list",
+            get(account::item_list).post(account::item_list),
+        )
+        .route("/item/get", get(account::item_get).post(account::item_get))
+        .route(
+            "/user/info",
+            get(account::user_info).post(account::user_info),
+        )
+        .route("/healthz", get(account::healthz))
+        .route("/openapi.json", get(openapi::serve))
+        .route("/files/{*key}", get(files::serve_file))
+        .fallback(not_found)
+        // The body limit is ours (forms.rs), checked before reading.
+        .layer(DefaultBodyLimit::disable())
+        .layer(trace)
+        .with_state(svc)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(codes::code::NOT_FOUND, "接口不存在", "no such endpoint")
+}

@@ -1,0 +1,214 @@
+//! Request fields, whatever the body: form-urlencoded (the seed), multipart, JSON, or the
+//! query string of a GET. The body limit is checked against `Content-Length` before the
+//! body is read, and again while reading it.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{header, Method};
+use bytes::Bytes;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::codes::{code, ApiError};
+use crate::state::Service;
+
+/// The fields of one request, by name. Text fields; files of a multipart body separately.
+#[derive(Debug, Default, Clone)]
+pub struct Fields {
+    text: HashMap<String, String>,
+    files: HashMap<String, Bytes>,
+}
+
+impl Fields {
+    /// A field's text, trimmed; `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.text
+            .get(name)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// A required field, or `MISSING_FIELD` naming it.
+    pub fn require(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// The raw bytes of a multipart file field.
+    pub fn file(&self, name: &str) -> Option<&Bytes> {
+        self.files.get(name).filter(|b| !b.is_empty())
+    }
+
+    /// A yes/no flag: `1`, `true`, `yes`, `on` (any case) are yes; absent, `0`, `false`, `no`,
+    /// `off` are no; anything else is `INVALID_FIELD`.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("0" | "false" | "no" | "off") => Ok(false),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some(_) => Err(ApiError::invalid(name, "应为 0 或 1", "must be 0 or 1")),
+        }
+    }
+
+    /// Parses `application/x-www-form-urlencoded` text (also a query string).
+    pub fn from_urlencoded(bytes: &[u8]) -> Self {
+        let mut f = Fields::default();
+        f.add_urlencoded(bytes);
+        f
+    }
+
+    fn add_urlencoded(&mut self, bytes: &[u8]) {
+        for (k, v) in url::form_urlencoded::parse(bytes) {
+            self.text.insert(k.into_owned(), v.into_owned());
+        }
+    }
+
+    /// Parses a JSON object body: strings as they are, numbers and booleans as text, objects
+    /// and arrays (e.g. `param`) as JSON text, nulls as absent.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ApiError> {
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|_| bad_body("JSON 格式错误", "the body is not valid JSON"))?;
+        let Value::Object(map) = value else {
+            return Err(bad_body(
+                "JSON 请求体必须是对象",
+                "a JSON body must be an object",
+            ));
+        };
+        let mut f = Fields::default();
+        for (k, v) in map {
+            let text = match v {
+                Value::Null => continue,
+                Value::String(s) => s,
+                Value::Bool(b) => if b { "1" } else { "0" }.to_string(),
+                other => other.to_string(),
+            };
+            f.text.insert(k, text);
+        }
+        Ok(f)
+    }
+
+    async fn from_multipart(req: Request) -> Result<Self, ApiError> {
+        let mut mp = Multipart::from_request(req, &())
+            .await
+            .map_err(|_| bad_body("multipart 请求体格式错误", "malformed multipart body"))?;
+        let mut f = Fields::default();
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => return Ok(f),
+                Err(_) => {
+                    return Err(bad_body(
+                        "multipart 请求体格式错误",
+                        "malformed multipart body",
+                    ))
+                }
+            };
+            let name = field.name().unwrap_or_default().to_string();
+            let is_file = field.file_name().is_some();
+            let data = field
+                .bytes()
+                .await
+                .map_err(|_| bad_body("multipart 请求体格式错误", "malformed multipart body"))?;
+            if is_file {
+                f.files.insert(name, data);
+            } else {
+                let text = String::from_utf8(data.to_vec())
+                    .map_err(|_| ApiError::invalid(&name, "不是 UTF-8 文本", "not UTF-8 text"))?;
+                f.text.insert(name, text);
+            }
+        }
+    }
+}
+
+fn bad_body(zh: &str, en: &str) -> ApiError {
+    ApiError::new(
+        code::BAD_BODY,
+        format!("请求体无法解析：{zh}"),
+        format!("cannot read the request body: {en}"),
+    )
+}
+
+impl FromRequest<Arc<Service>> for Fields {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<Service>) -> Result<Self, ApiError> {
+        let limit = state.config.max_body_bytes;
+        let query = req.uri().query().map(|q| q.as_bytes().to_vec());
+        let mut fields = match *req.method() {
+            Method::GET | Method::HEAD => Fields::default(),
+            _ => read_body(req, limit).await?,
+        };
+        if let Some(q) = query {
+            // Body fields win over query fields of the same name.
+            let from_query = Fields::from_urlencoded(&q);
+            for (k, v) in from_query.text {
+                fields.text.entry(k).or_insert(v);
+            }
+        }
+        Ok(fields)
+    }
+}
+
+async fn read_body(req: Request, limit: usize) -> Result<Fields, ApiError> {
+    let headers = req.headers();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::body_too_large(limit));
+    }
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::body_too_large(limit))?;
+    if ctype.starts_with("multipart/form-data") {
+        let req = Request::from_parts(parts, Body::from(bytes));
+        return Fields::from_multipart(req).await;
+    }
+    if ctype.starts_with("application/json") || ctype.contains("+json") {
+        return Fields::from_json(&bytes);
+    }
+    Ok(Fields::from_urlencoded(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoded_keeps_plus_decoding_and_trims() {
+        let f = Fields::from_urlencoded(b"key=%20k1%20&image=a%2Bb+c&empty=");
+        assert_eq!(f.get("key"), Some("k1"));
+        assert_eq!(f.get("image"), Some("a+b c"));
+        assert_eq!(f.get("empty"), None);
+        assert_eq!(f.require("empty").unwrap_err().code, code::MISSING_FIELD);
+    }
+
+    #[test]
+    fn json_objects_become_json_text() {
+        let f = Fields::from_json(
+            br#"{"pic_id": 123, "param": {"a": "b"}, "is_print": true, "x": null}"#,
+        )
+        .unwrap();
+        assert_eq!(f.get("pic_id"), Some("123"));
+        assert_eq!(f.get("param"), Some(r#"{"a":"b"}"#));
+        assert!(f.flag("is_print").unwrap());
+        assert_eq!(f.get("x"), None);
+        assert_eq!(Fields::from_json(b"[1]").unwrap_err().code, code::BAD_BODY);
+        assert_eq!(Fields::from_json(b"{").unwrap_err().code, code::BAD_BODY);
+    }
+
+    #[test]
+    fn flags() {
+        let f = Fields::from_urlencoded(b"a=1&b=0&c=maybe");
+        assert!(f.flag("a").unwrap());
+        assert!(!f.flag("b").unwrap());
+        assert!(!f.flag("none").unwrap());
+        assert_eq!(f.flag("c").unwrap_err().code, code::INVALID_FIELD);
+    }
+}

@@ -1,0 +1,139 @@
+//! Limits that keep the service responsive: a token bucket per app, and a bounded pool for
+//! the photo engine with a queue timeout.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+use crate::codes::ApiError;
+
+/// A token bucket per app: `rate` requests per second on average, bursts up to `burst`.
+/// A rate of 0 turns the limit off.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<i64, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl RateLimiter {
+    pub fn new(rate: f64, burst: f64) -> Self {
+        Self {
+            rate,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `app_id`, or answers `RATE_LIMITED` with the seconds to wait.
+    pub fn check(&self, app_id: i64) -> Result<(), ApiError> {
+        self.check_at(app_id, Instant::now())
+    }
+
+    fn check_at(&self, app_id: i64, now: Instant) -> Result<(), ApiError> {
+        if self.rate <= 0.0 {
+            return Ok(());
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > 100_000 {
+            // Forget idle buckets (full ones) so the map stays small.
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+        }
+        let b = buckets.entry(app_id).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+        });
+        let refill = now.saturating_duration_since(b.at).as_secs_f64() * self.rate;
+        b.tokens = (b.tokens + refill).min(self.burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            return Ok(());
+        }
+        let wait = ((1.0 - b.tokens) / self.rate).ceil().max(1.0) as u64;
+        Err(ApiError::rate_limited(wait))
+    }
+}
+
+/// Runs engine work on the blocking pool, at most `workers` at a time. A request that waits
+/// longer than `queue_timeout` for a slot gets `BUSY`.
+#[derive(Debug, Clone)]
+pub struct MakePool {
+    slots: Arc<Semaphore>,
+    queue_timeout: Duration,
+}
+
+impl MakePool {
+    pub fn new(workers: usize, queue_timeout: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(workers.max(1))),
+            queue_timeout,
+        }
+    }
+
+    /// Runs `f` on a blocking thread once a slot is free. The slot is held until `f` ends,
+    /// even if the caller stops waiting (the client went away), so the bound holds.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| ApiError::busy())?
+            .map_err(|_| ApiError::busy())?;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "engine task failed");
+            ApiError::internal()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::code;
+
+    #[test]
+    fn bucket_allows_burst_then_refuses_then_refills() {
+        let rl = RateLimiter::new(2.0, 3.0);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(rl.check_at(1, t0).is_ok());
+        }
+        let e = rl.check_at(1, t0).unwrap_err();
+        assert_eq!(e.code, code::RATE_LIMITED);
+        assert!(rl.check_at(2, t0).is_ok(), "buckets are per app");
+        assert!(rl.check_at(1, t0 + Duration::from_millis(600)).is_ok());
+        assert!(RateLimiter::new(0.0, 1.0).check_at(1, t0).is_ok());
+    }
+
+    #[tokio::test]
+    async fn pool_answers_busy_when_the_queue_wait_is_too_long() {
+        let pool = MakePool::new(1, Duration::from_millis(50));
+        let p2 = pool.clone();
+        let slow = tokio::spawn(async move {
+            p2.run(|| std::thread::sleep(Duration::from_millis(300)))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let e = pool.run(|| 1).await.unwrap_err();
+        assert_eq!(e.code, code::BUSY);
+        slow.await.unwrap().unwrap();
+        assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+    }
+}
