@@ -1,8 +1,10 @@
 //! `photoreceipt`: one binary with subcommands.
 
 mod app;
+mod config;
 mod order;
 mod photo;
+mod serve;
 mod specs;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,8 @@ enum Command {
     Photo(photo::PhotoCmd),
     /// Orders: list, show, take, approve, reject.
     Order(order::OrderCmd),
+    /// Run the merchant API and the background jobs.
+    Serve(serve::ServeCmd),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::App(cmd) => app::run(cmd),
         Command::Order(cmd) => order::run(cmd),
         Command::Photo(cmd) => photo::run(cmd),
+        Command::Serve(cmd) => serve::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,281 @@
+//! Settings of `serve`, from four layers, each overriding the one before: the defaults, a TOML
+//! file (`--config FILE`), `PHOTORECEIPT_*` environment variables, then the flags.
+//!
+//! ```toml
+//! listen = "0.0.0.0:8080"
+//! data_dir = "/var/lib/photoreceipt"
+//! public_url = "https://api.example.com"
+//! pic_ttl = "50m"
+//! sandbox_delay = "10s"
+//! retention_days = 30
+//! ```
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The flags (and their environment variables). Unset ones fall back to the file, then the
+/// defaults.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below (snake_case keys).
+    #[arg(long, env = "PHOTORECEIPT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free one.
+    #[arg(long, env = "PHOTORECEIPT_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// SQLite `photoreceipt.db` and `blobs/` live here [default: ./data].
+    #[arg(long, env = "PHOTORECEIPT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Base of the URLs handed out [default: http://<listen>].
+    #[arg(long, env = "PHOTORECEIPT_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// How long a pic_id can be submitted [default: 50m].
+    #[arg(long, env = "PHOTORECEIPT_PIC_TTL", value_name = "DURATION")]
+    pub pic_ttl: Option<String>,
+    /// Sandbox orders move on after this long in each status [default: 10s].
+    #[arg(long, env = "PHOTORECEIPT_SANDBOX_DELAY", value_name = "DURATION")]
+    pub sandbox_delay: Option<String>,
+    /// Photos and personal params of finished orders are deleted after N days [default: 30].
+    #[arg(long, env = "PHOTORECEIPT_RETENTION_DAYS", value_name = "DAYS")]
+    pub retention_days: Option<u32>,
+    /// How often the retention job runs [default: 1h].
+    #[arg(long, env = "PHOTORECEIPT_RETENTION_EVERY", value_name = "DURATION")]
+    pub retention_every: Option<String>,
+    /// Expired, unsubmitted pics are deleted this long after their TTL [default: 1h].
+    #[arg(long, env = "PHOTORECEIPT_PIC_GRACE", value_name = "DURATION")]
+    pub pic_grace: Option<String>,
+    /// How long a file URL in an answer stays valid [default: 24h].
+    #[arg(long, env = "PHOTORECEIPT_URL_TTL", value_name = "DURATION")]
+    pub url_ttl: Option<String>,
+    /// Largest request body in bytes [default: 10485760].
+    #[arg(long, env = "PHOTORECEIPT_MAX_BODY", value_name = "BYTES")]
+    pub max_body: Option<usize>,
+    /// Photos made at once [default: the number of cores].
+    #[arg(long, env = "PHOTORECEIPT_MAKE_WORKERS", value_name = "N")]
+    pub make_workers: Option<usize>,
+    /// How long a make waits for a worker before answering "busy" [default: 20s].
+    #[arg(long, env = "PHOTORECEIPT_MAKE_QUEUE_TIMEOUT", value_name = "DURATION")]
+    pub make_queue_timeout: Option<String>,
+    /// Requests per second per app; 0 turns the limit off [default: 200].
+    #[arg(long, env = "PHOTORECEIPT_RATE_LIMIT", value_name = "N")]
+    pub rate_limit: Option<f64>,
+    /// Burst size of the per-app rate limit [default: 2 × rate limit].
+    #[arg(long, env = "PHOTORECEIPT_RATE_BURST", value_name = "N")]
+    pub rate_burst: Option<f64>,
+    /// Where the models are [default: $PHOTORECEIPT_MODELS_DIR, ./models].
+    #[arg(long, env = "PHOTORECEIPT_MODELS_DIR", value_name = "DIR")]
+    pub models: Option<PathBuf>,
+}
+
+/// The TOML file: the same settings, every one optional.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+    pic_ttl: Option<String>,
+    sandbox_delay: Option<String>,
+    retention_days: Option<u32>,
+    retention_every: Option<String>,
+    pic_grace: Option<String>,
+    url_ttl: Option<String>,
+    max_body: Option<usize>,
+    make_workers: Option<usize>,
+    make_queue_timeout: Option<String>,
+    rate_limit: Option<f64>,
+    rate_burst: Option<f64>,
+    models: Option<PathBuf>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: derived from the bound address once listening.
+    pub public_url: Option<String>,
+    pub pic_ttl: Duration,
+    pub pic_grace: Duration,
+    pub sandbox_delay: Duration,
+    pub retention_days: u32,
+    pub retention_every: Duration,
+    pub url_ttl: Duration,
+    pub max_body: usize,
+    pub make_workers: usize,
+    pub make_queue_timeout: Duration,
+    pub rate_limit: f64,
+    pub rate_burst: f64,
+    pub models: PathBuf,
+}
+
+impl Config {
+    /// Resolves flags (already merged with the environment by clap) over the file over the
+    /// defaults.
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let pick = |flag: &Option<String>,
+                    file: &Option<String>,
+                    default: &str,
+                    name: &str|
+         -> anyhow::Result<Duration> {
+            let text = flag
+                .clone()
+                .or_else(|| file.clone())
+                .unwrap_or_else(|| default.to_string());
+            parse_duration(&text).with_context(|| {
+                format!("--{name}: `{text}` is not a duration (e.g. 500ms, 10s, 50m, 1h)")
+            })
+        };
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("--listen: `{listen_text}` is not an address like 127.0.0.1:8080")
+        })?;
+        let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(200.0);
+        let config = Config {
+            listen,
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./data")),
+            public_url: args
+                .public_url
+                .clone()
+                .or(file.public_url)
+                .map(|u| u.trim_end_matches('/').to_string()),
+            pic_ttl: pick(&args.pic_ttl, &file.pic_ttl, "50m", "pic-ttl")?,
+            pic_grace: pick(&args.pic_grace, &file.pic_grace, "1h", "pic-grace")?,
+            sandbox_delay: pick(
+                &args.sandbox_delay,
+                &file.sandbox_delay,
+                "10s",
+                "sandbox-delay",
+            )?,
+            retention_days: args.retention_days.or(file.retention_days).unwrap_or(30),
+            retention_every: pick(
+                &args.retention_every,
+                &file.retention_every,
+                "1h",
+                "retention-every",
+            )?,
+            url_ttl: pick(&args.url_ttl, &file.url_ttl, "24h", "url-ttl")?,
+            max_body: args.max_body.or(file.max_body).unwrap_or(10 * 1024 * 1024),
+            make_workers: args
+                .make_workers
+                .or(file.make_workers)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            make_queue_timeout: pick(
+                &args.make_queue_timeout,
+                &file.make_queue_timeout,
+                "20s",
+                "make-queue-timeout",
+            )?,
+            rate_limit,
+            rate_burst: args
+                .rate_burst
+                .or(file.rate_burst)
+                .unwrap_or(rate_limit * 2.0),
+            models: args
+                .models
+                .clone()
+                .or(file.models)
+                .unwrap_or_else(engine::vision::Models::default_dir),
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.public_url {
+            let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                bail!("--public-url: `{url}` is not an http(s) URL");
+            }
+        }
+        if self.make_workers == 0 {
+            bail!("--make-workers must be at least 1");
+        }
+        if self.max_body < 1024 {
+            bail!("--max-body must be at least 1024 bytes");
+        }
+        if !(self.rate_limit >= 0.0 && self.rate_burst >= 0.0) {
+            bail!("--rate-limit and --rate-burst cannot be negative");
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in the config file {}", path.display()))
+}
+
+/// `500ms`, `10s`, `50m`, `1h`, `30d`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("50m"), Some(Duration::from_secs(3000)));
+        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2 weeks"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\npic_ttl = \"2m\"\ndata_dir = \"/srv/pr\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            pic_ttl: Some("5s".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.pic_ttl, Duration::from_secs(5));
+        assert_eq!(c.data_dir, PathBuf::from("/srv/pr"));
+        assert_eq!(c.sandbox_delay, Duration::from_secs(10));
+        std::fs::write(&file, "colour = 1\n").unwrap();
+        assert!(Config::resolve(&args).is_err(), "unknown keys are refused");
+    }
+}
