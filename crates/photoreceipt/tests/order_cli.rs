@@ -225,3 +225,44 @@ fn release_hands_an_order_back_without_a_callback() {
     assert_eq!(shown["callbacks"].as_array().map(Vec::len), Some(1));
     assert_eq!(shown["order"]["status"], 1);
 }
+
+#[test]
+fn two_processes_taking_one_order_one_wins_while_the_live_platform_writes() {
+    let l = live();
+    let d = l.dir.path().to_path_buf();
+    let a = l.orders[0].clone();
+    let takers: Vec<_> = ["alice", "bob"]
+        .into_iter()
+        .map(|who| {
+            let (d, a) = (d.clone(), a.clone());
+            std::thread::spawn(move || run(&d, &["order", "take", &a, "--as", who]))
+        })
+        .collect();
+    // Meanwhile the live platform (as `serve` would) takes the other order.
+    let other =
+        l.rt.block_on(l.p.take(&l.orders[1], "carol"))
+            .expect("live write");
+    let outs: Vec<Output> = takers
+        .into_iter()
+        .map(|t| t.join().expect("join"))
+        .collect();
+    let wins = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        wins,
+        1,
+        "{:?}",
+        outs.iter()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect::<Vec<_>>()
+    );
+    let loser = outs.iter().find(|o| !o.status.success()).expect("loser");
+    assert!(String::from_utf8_lossy(&loser.stderr).contains("cannot take"));
+    assert_eq!(other.status, OrderStatus::Reviewing);
+    let shown: Value =
+        serde_json::from_str(&ok(&d, &["order", "show", &a, "--json"])).expect("json");
+    assert_eq!(
+        shown["callbacks"].as_array().map(Vec::len),
+        Some(1),
+        "one callback 2"
+    );
+}

@@ -126,6 +126,27 @@ pub struct CallbackAttempt {
     pub error: Option<String>,
 }
 
+/// What an attempt decided, written with the attempt in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Succeeded,
+    /// Pending again, due at this time (the next step of the retry schedule).
+    RetryAt(DateTime<Utc>),
+    /// The schedule is exhausted.
+    Failed,
+}
+
+impl AttemptOutcome {
+    /// The state and due time it leads to.
+    pub fn target(self) -> (CallbackState, Option<DateTime<Utc>>) {
+        match self {
+            Self::Succeeded => (CallbackState::Succeeded, None),
+            Self::RetryAt(at) => (CallbackState::Pending, Some(at)),
+            Self::Failed => (CallbackState::Failed, None),
+        }
+    }
+}
+
 /// How much of an answer an attempt keeps.
 pub const RESPONSE_HEAD_MAX: usize = 2048;
 

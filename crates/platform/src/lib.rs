@@ -25,7 +25,9 @@ pub use bytes::Bytes;
 
 pub use app::{App, CallbackFormat, IssuedKey, NewApp};
 pub use blob::{BlobStore, ObjectBlobStore};
-pub use callback::{Callback, CallbackAttempt, CallbackFilter, CallbackPayload, CallbackState};
+pub use callback::{
+    AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackPayload, CallbackState,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{PlatformError, Result};
 pub use items::{FixedItems, ItemTerms, Items};
@@ -37,6 +39,6 @@ pub use order::{
 pub use pic::{NewPic, Pic, PicPhoto};
 pub use repo::{Repo, SqliteRepo};
 pub use service::{
-    check_notice_url, db_path, Platform, RetentionReport, Settings, UserInfo, BLOB_DIR, DB_FILE,
-    PURGEABLE,
+    check_notice_url, db_path, Platform, RetentionReport, SandboxReport, Settings, UserInfo,
+    BLOB_DIR, DB_FILE, PURGEABLE, SANDBOX_ACTOR,
 };

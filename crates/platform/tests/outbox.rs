@@ -4,7 +4,7 @@ mod common;
 
 use chrono::TimeDelta;
 use common::*;
-use platform::{CallbackAttempt, CallbackFilter, CallbackState};
+use platform::{AttemptOutcome, CallbackAttempt, CallbackFilter, CallbackState};
 
 #[tokio::test]
 async fn callbacks_are_claimed_in_order_with_leases() {
@@ -92,11 +92,25 @@ async fn callbacks_are_claimed_in_order_with_leases() {
         .await
         .expect("retry");
     assert_eq!((retry.len(), retry[0].attempts, retry[0].status), (1, 1, 2));
-    assert!(env
-        .p
-        .mark_callback_succeeded(retry[0].id, due)
+    let ok = CallbackAttempt {
+        callback_id: retry[0].id,
+        at: due,
+        http_status: Some(200),
+        latency_ms: 3,
+        response_head: r#"{"code":0}"#.into(),
+        error: None,
+    };
+    env.p
+        .settle_attempt(&ok, AttemptOutcome::Succeeded)
         .await
-        .expect("ok"));
+        .expect("settle");
+    let filter = CallbackFilter {
+        order_no: Some(o.order_no.clone()),
+        ..Default::default()
+    };
+    let settled = env.p.callbacks(&filter).await.expect("cbs");
+    assert_eq!(settled[0].state, CallbackState::Succeeded);
+    assert_eq!((settled[0].attempts, settled[0].lease_until), (2, None));
     // Now status 3 may go.
     let next = env
         .p
@@ -139,5 +153,5 @@ async fn callbacks_are_claimed_in_order_with_leases() {
         1
     );
     let attempts = env.p.callback_attempts(first.id).await.expect("attempts");
-    assert_eq!(attempts, [attempt]);
+    assert_eq!(attempts, [attempt, ok]);
 }

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
-use crate::callback::{Callback, CallbackAttempt, CallbackFilter, CallbackState, NewCallback};
+use crate::callback::{
+    AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackState, NewCallback,
+};
 use crate::error::Result;
 use crate::ledger::{LedgerEntry, LedgerKind};
 use crate::order::{Order, OrderCounts, OrderEvent, OrderFilter, OrderStatus};
@@ -106,6 +108,13 @@ pub trait Repo: Send + Sync {
     async fn orders(&self, filter: &OrderFilter) -> Result<Vec<Order>>;
     async fn order_events(&self, order_no: &str) -> Result<Vec<OrderEvent>>;
     async fn order_counts(&self, app_id: i64) -> Result<OrderCounts>;
+    /// Orders of sandbox apps in `status`, last changed before `before`; oldest first.
+    async fn sandbox_orders(
+        &self,
+        status: OrderStatus,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>>;
     /// Orders in `statuses`, not purged, last changed before `before`; oldest first.
     async fn orders_to_purge(
         &self,
@@ -133,8 +142,13 @@ pub trait Repo: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Callback>>;
-    /// Writes the attempt and counts it on the callback.
-    async fn record_attempt(&self, attempt: &CallbackAttempt) -> Result<()>;
+    /// Writes the attempt and counts it on the callback; with an outcome, also moves the
+    /// callback (from pending or delivering only), all in one transaction.
+    async fn record_attempt(
+        &self,
+        attempt: &CallbackAttempt,
+        outcome: Option<AttemptOutcome>,
+    ) -> Result<()>;
     /// Moves a callback to `state` (clearing its lease); `next_attempt_at` when given.
     /// `only_from`: change only if the current state is one of these. False if not changed.
     async fn set_callback_state(

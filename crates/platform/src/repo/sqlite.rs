@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use super::{Credit, NewOrder, Repo, Transition};
 use crate::app::{App, CallbackFormat};
-use crate::callback::{Callback, CallbackAttempt, CallbackFilter, CallbackState, NewCallback};
+use crate::callback::{
+    AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackState, NewCallback,
+};
 use crate::error::{PlatformError, Result};
 use crate::ledger::{LedgerEntry, LedgerKind};
 use crate::order::{Action, Order, OrderCounts, OrderEvent, OrderFilter, OrderStatus};
@@ -489,6 +491,37 @@ async fn refusal(tx: &mut Tx, order_no: &str, action: Action) -> PlatformError {
     }
 }
 
+/// Moves a callback to `state`, clearing its lease, if its state is in `only_from` (any if
+/// empty). True if moved.
+async fn set_state(
+    tx: &mut Tx,
+    id: i64,
+    state: CallbackState,
+    next_attempt_at: Option<DateTime<Utc>>,
+    only_from: &[CallbackState],
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let guard = if only_from.is_empty() {
+        String::new()
+    } else {
+        format!(" AND state IN ({})", placeholders(only_from.len()))
+    };
+    let sql = format!(
+        "UPDATE callbacks SET state = ?, lease_until = NULL,
+            next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
+         WHERE id = ?{guard}"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(state.as_str())
+        .bind(opt_ms(next_attempt_at))
+        .bind(ms(at))
+        .bind(id);
+    for s in only_from {
+        q = q.bind(s.as_str());
+    }
+    Ok(q.execute(&mut **tx).await?.rows_affected() == 1)
+}
+
 #[async_trait]
 impl Repo for SqliteRepo {
     async fn insert_app(&self, app: &App) -> Result<App> {
@@ -778,6 +811,25 @@ impl Repo for SqliteRepo {
         Ok(OrderCounts(counts))
     }
 
+    async fn sandbox_orders(
+        &self,
+        status: OrderStatus,
+        before: DateTime<Utc>,
+        n: u32,
+    ) -> Result<Vec<Order>> {
+        let rows = sqlx::query(
+            "SELECT o.* FROM orders o JOIN apps a ON a.app_id = o.app_id
+             WHERE a.sandbox = 1 AND o.status = ? AND o.updated_at < ?
+             ORDER BY o.updated_at LIMIT ?",
+        )
+        .bind(status.code())
+        .bind(ms(before))
+        .bind(limit(n))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(order_row).collect()
+    }
+
     async fn orders_to_purge(
         &self,
         statuses: &[OrderStatus],
@@ -859,7 +911,11 @@ impl Repo for SqliteRepo {
         Ok(claimed)
     }
 
-    async fn record_attempt(&self, a: &CallbackAttempt) -> Result<()> {
+    async fn record_attempt(
+        &self,
+        a: &CallbackAttempt,
+        outcome: Option<AttemptOutcome>,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO callback_attempts (callback_id, at, http_status, latency_ms,
@@ -879,6 +935,11 @@ impl Repo for SqliteRepo {
             .bind(a.callback_id)
             .execute(&mut *tx)
             .await?;
+        if let Some(outcome) = outcome {
+            let (state, next) = outcome.target();
+            let from = [CallbackState::Pending, CallbackState::Delivering];
+            set_state(&mut tx, a.callback_id, state, next, &from, a.at).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -891,25 +952,10 @@ impl Repo for SqliteRepo {
         only_from: &[CallbackState],
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let guard = if only_from.is_empty() {
-            String::new()
-        } else {
-            format!(" AND state IN ({})", placeholders(only_from.len()))
-        };
-        let sql = format!(
-            "UPDATE callbacks SET state = ?, lease_until = NULL,
-                next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
-             WHERE id = ?{guard}"
-        );
-        let mut q = sqlx::query(&sql)
-            .bind(state.as_str())
-            .bind(opt_ms(next_attempt_at))
-            .bind(ms(at))
-            .bind(id);
-        for s in only_from {
-            q = q.bind(s.as_str());
-        }
-        Ok(q.execute(&self.writer).await?.rows_affected() == 1)
+        let mut tx = self.begin().await?;
+        let moved = set_state(&mut tx, id, state, next_attempt_at, only_from, at).await?;
+        tx.commit().await?;
+        Ok(moved)
     }
 
     async fn callback(&self, id: i64) -> Result<Option<Callback>> {

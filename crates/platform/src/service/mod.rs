@@ -5,10 +5,12 @@ mod orders;
 mod outbox;
 mod pics;
 mod retention;
+mod sandbox;
 
 pub use apps::UserInfo;
 pub use orders::check_notice_url;
 pub use retention::{RetentionReport, PURGEABLE};
+pub use sandbox::{SandboxReport, SANDBOX_ACTOR};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Platform;
-use crate::callback::{Callback, CallbackAttempt, CallbackFilter, CallbackState};
+use crate::callback::{AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackState};
 use crate::error::{PlatformError, Result};
 
 impl Platform {
@@ -21,7 +21,17 @@ impl Platform {
 
     /// Records one delivery attempt and counts it.
     pub async fn record_attempt(&self, attempt: &CallbackAttempt) -> Result<()> {
-        self.repo.record_attempt(attempt).await
+        self.repo.record_attempt(attempt, None).await
+    }
+
+    /// Records an attempt and its outcome (succeeded, retry at, failed) in one transaction:
+    /// the worker's usual call after each delivery.
+    pub async fn settle_attempt(
+        &self,
+        attempt: &CallbackAttempt,
+        outcome: AttemptOutcome,
+    ) -> Result<()> {
+        self.repo.record_attempt(attempt, Some(outcome)).await
     }
 
     /// Delivered. False if the callback was not being delivered (already settled).
