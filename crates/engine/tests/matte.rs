@@ -492,3 +492,29 @@ fn refine_is_fast() {
         }
     }
 }
+
+#[test]
+fn tiny_and_flat_inputs_are_handled() {
+    let opts = MatteOptions::default();
+    for (w, h) in [(1, 1), (2, 3), (7, 5), (40, 9)] {
+        let rgb = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 40) as u8, (y * 30) as u8, 90])
+        });
+        let mask = GrayImage::from_fn(w, h, |x, _| Luma([if x % 2 == 0 { 200 } else { 60 }]));
+        let alpha = matte::refine(&rgb, &mask, &opts).expect("refine");
+        let fg = matte::estimate_foreground(&rgb, &alpha).expect("fg");
+        assert_eq!(
+            matte::composite(&fg, &alpha, BLUE)
+                .expect("composite")
+                .dimensions(),
+            (w, h)
+        );
+    }
+    // A flat, undecided mask has no outline: it is taken at its 0.5 threshold, with no band.
+    let f = fixture(&OBAMA, Coarse::Simulated);
+    for (v, want) in [(127u8, 0u8), (128, 255)] {
+        let flat = GrayImage::from_pixel(f.rgb.width(), f.rgb.height(), Luma([v]));
+        let alpha = matte::refine(&f.rgb, &flat, &opts).expect("refine");
+        assert!(alpha.pixels().all(|p| p.0[0] == want));
+    }
+}
