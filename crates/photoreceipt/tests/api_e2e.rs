@@ -186,13 +186,16 @@ fn two_faces() -> Vec<u8> {
     out.into_inner()
 }
 
+/// (what, form fields, expected code).
+type Case<'a> = (&'a str, Vec<(&'a str, String)>, i64);
+
 #[test]
 fn make_refusals_have_their_codes() {
     let s = Server::start(&["--rate-limit", "0"]);
     let (app_id, key) = s.create_app("Shop", "0", false);
     let obama = b64(&testdata("portraits/obama.jpg"));
     let k = key.as_str();
-    let cases: Vec<(&str, Vec<(&str, String)>, i64)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "no key",
             vec![("item_id", GD.into()), ("image", obama.clone())],
