@@ -66,17 +66,85 @@ pub fn report(inp: Inputs) -> Report {
     let m = &inp.measurements;
     let spec = inp.spec;
     let mut checks = vec![
-        rule("one_face", inp.faces_found == 1, inp.faces_found as f32, None, ("several_faces", "照片中需且仅需一张人脸", "exactly one face is needed")),
-        band_rule("head_height", m.head_height, spec.head_height, ("head_too_small", "头部过小", "head too small"), ("head_too_large", "头部过大", "head too large")),
-        band_rule("crown_gap", m.crown_gap, spec.crown_gap, ("crown_too_close", "头顶距上边缘过近", "top of head too close to the edge"), ("crown_too_far", "头顶距上边缘过远", "top of head too far from the edge")),
-        band_rule("eye_line", m.eye_y, spec.eye_line, ("eyes_too_high", "眼睛位置过高", "eyes too high"), ("eyes_too_low", "眼睛位置过低", "eyes too low")),
+        rule(
+            "one_face",
+            inp.faces_found == 1,
+            inp.faces_found as f32,
+            None,
+            (
+                "several_faces",
+                "照片中需且仅需一张人脸",
+                "exactly one face is needed",
+            ),
+        ),
+        band_rule(
+            "head_height",
+            m.head_height,
+            spec.head_height,
+            ("head_too_small", "头部过小", "head too small"),
+            ("head_too_large", "头部过大", "head too large"),
+        ),
+        band_rule(
+            "crown_gap",
+            m.crown_gap,
+            spec.crown_gap,
+            (
+                "crown_too_close",
+                "头顶距上边缘过近",
+                "top of head too close to the edge",
+            ),
+            (
+                "crown_too_far",
+                "头顶距上边缘过远",
+                "top of head too far from the edge",
+            ),
+        ),
+        band_rule(
+            "eye_line",
+            m.eye_y,
+            spec.eye_line,
+            ("eyes_too_high", "眼睛位置过高", "eyes too high"),
+            ("eyes_too_low", "眼睛位置过低", "eyes too low"),
+        ),
     ];
     if let Some(fw) = spec.face_width {
-        checks.push(band_rule("face_width", m.face_width, fw, ("face_too_narrow", "脸部宽度过小", "face too narrow"), ("face_too_wide", "脸部宽度过大", "face too wide")));
+        checks.push(band_rule(
+            "face_width",
+            m.face_width,
+            fw,
+            ("face_too_narrow", "脸部宽度过小", "face too narrow"),
+            ("face_too_wide", "脸部宽度过大", "face too wide"),
+        ));
     }
-    checks.push(rule("roll", m.roll_deg.abs() <= 15.0, m.roll_deg, Some(Band::new(-15.0, 15.0)), ("head_tilted", "头部歪斜", "head tilted")));
-    checks.push(rule("yaw", m.yaw_deg.abs() <= 12.0, m.yaw_deg, Some(Band::new(-12.0, 12.0)), ("head_turned", "头部侧转，未正对镜头", "head turned, not facing the camera")));
-    checks.push(rule("resolution", m.scale <= 1.25, m.scale, Some(Band::new(0.0, 1.25)), ("face_too_small_in_upload", "原图人脸过小，照片被放大", "face too small in the upload: the photo was enlarged")));
+    checks.push(rule(
+        "roll",
+        m.roll_deg.abs() <= 15.0,
+        m.roll_deg,
+        Some(Band::new(-15.0, 15.0)),
+        ("head_tilted", "头部歪斜", "head tilted"),
+    ));
+    checks.push(rule(
+        "yaw",
+        m.yaw_deg.abs() <= 12.0,
+        m.yaw_deg,
+        Some(Band::new(-12.0, 12.0)),
+        (
+            "head_turned",
+            "头部侧转，未正对镜头",
+            "head turned, not facing the camera",
+        ),
+    ));
+    checks.push(rule(
+        "resolution",
+        m.scale <= 1.25,
+        m.scale,
+        Some(Band::new(0.0, 1.25)),
+        (
+            "face_too_small_in_upload",
+            "原图人脸过小，照片被放大",
+            "face too small in the upload: the photo was enlarged",
+        ),
+    ));
     let face = face_box(inp.mesh);
     checks.push(background(&inp));
     let luma = mean_luma(inp.photo, inner(face, 0.2));
@@ -86,14 +154,26 @@ pub fn report(inp: Inputs) -> Report {
     checks.push(eyes_open(inp.mesh));
     checks.push(mouth_closed(inp.mesh));
     checks.extend(clothes(&inp));
-    Report { pass: checks.iter().all(|c| c.pass), measurements: inp.measurements, checks }
+    Report {
+        pass: checks.iter().all(|c| c.pass),
+        measurements: inp.measurements,
+        checks,
+    }
 }
 
 type Why = (&'static str, &'static str, &'static str);
 
 fn rule(name: &'static str, pass: bool, value: f32, expected: Option<Band>, fail: Why) -> Check {
     let (reason, msg, msg_en) = if pass { ("ok", "合格", "pass") } else { fail };
-    Check { rule: name, pass, value, expected, reason, msg, msg_en }
+    Check {
+        rule: name,
+        pass,
+        value,
+        expected,
+        reason,
+        msg,
+        msg_en,
+    }
 }
 
 fn band_rule(name: &'static str, v: f32, b: Band, low: Why, high: Why) -> Check {
@@ -111,7 +191,12 @@ pub fn face_box(mesh: &Landmarks) -> Rect {
         x1 = x1.max(p.x);
         y1 = y1.max(p.y);
     }
-    Rect { x: x0, y: y0, w: (x1 - x0).max(0.0), h: (y1 - y0).max(0.0) }
+    Rect {
+        x: x0,
+        y: y0,
+        w: (x1 - x0).max(0.0),
+        h: (y1 - y0).max(0.0),
+    }
 }
 
 fn luma(p: &image::Rgb<u8>) -> f32 {
@@ -133,12 +218,21 @@ fn mean_luma(img: &RgbImage, r: Rect) -> f32 {
         sum += luma(img.get_pixel(x, y)) as f64;
         n += 1;
     }
-    if n == 0 { 0.0 } else { (sum / n as f64) as f32 }
+    if n == 0 {
+        0.0
+    } else {
+        (sum / n as f64) as f32
+    }
 }
 
 /// The central part of a box, `margin` of each side cut away.
 fn inner(r: Rect, margin: f32) -> Rect {
-    Rect { x: r.x + r.w * margin, y: r.y + r.h * margin, w: r.w * (1.0 - 2.0 * margin), h: r.h * (1.0 - 2.0 * margin) }
+    Rect {
+        x: r.x + r.w * margin,
+        y: r.y + r.h * margin,
+        w: r.w * (1.0 - 2.0 * margin),
+        h: r.h * (1.0 - 2.0 * margin),
+    }
 }
 
 fn background(inp: &Inputs) -> Check {
@@ -151,7 +245,8 @@ fn background(inp: &Inputs) -> Check {
     let (mut bad, mut n) = (0u64, 0u64);
     for y in 0..h.min(nose) {
         for x in 0..w {
-            let beside = (x as f32) < head.x - 0.15 * head.w || (x as f32) > head.right() + 0.15 * head.w;
+            let beside =
+                (x as f32) < head.x - 0.15 * head.w || (x as f32) > head.right() + 0.15 * head.w;
             let above = y + 3 < crown;
             if beside || above {
                 n += 1;
@@ -160,12 +255,26 @@ fn background(inp: &Inputs) -> Check {
         }
     }
     let frac = if n == 0 { 0.0 } else { bad as f32 / n as f32 };
-    rule("background", frac <= 0.01, frac, Some(Band::new(0.0, 0.01)), ("background_not_clean", "背景不纯净，有杂物或阴影", "background not clean: objects or shadows"))
+    rule(
+        "background",
+        frac <= 0.01,
+        frac,
+        Some(Band::new(0.0, 0.01)),
+        (
+            "background_not_clean",
+            "背景不纯净，有杂物或阴影",
+            "background not clean: objects or shadows",
+        ),
+    )
 }
 
 fn exposure(luma: f32) -> Check {
     let b = Band::new(70.0, 215.0);
-    let why = if luma < b.min { ("too_dark", "照片过暗", "photo too dark") } else { ("too_bright", "照片过亮", "photo too bright") };
+    let why = if luma < b.min {
+        ("too_dark", "照片过暗", "photo too dark")
+    } else {
+        ("too_bright", "照片过亮", "photo too bright")
+    };
     rule("exposure", b.contains(luma), luma, Some(b), why)
 }
 
@@ -176,11 +285,29 @@ fn balance(img: &RgbImage, mesh: &Landmarks, face: Rect) -> Check {
     let mouth_y = mesh.at(Landmarks::UPPER_LIP_INNER).y;
     let h = (mouth_y - eye_y).max(2.0);
     let w = (face.w * 0.22).max(2.0);
-    let right = Rect { x: nose.x - face.w * 0.08 - w, y: eye_y + h * 0.2, w, h: h * 0.7 };
-    let left = Rect { x: nose.x + face.w * 0.08, ..right };
+    let right = Rect {
+        x: nose.x - face.w * 0.08 - w,
+        y: eye_y + h * 0.2,
+        w,
+        h: h * 0.7,
+    };
+    let left = Rect {
+        x: nose.x + face.w * 0.08,
+        ..right
+    };
     let (a, b) = (mean_luma(img, right), mean_luma(img, left));
     let diff = (a - b).abs() / a.max(b).max(1.0);
-    rule("light_balance", diff <= 0.25, diff, Some(Band::new(0.0, 0.25)), ("uneven_light", "面部光线不均（阴阳脸）", "uneven light on the face (half-lit)"))
+    rule(
+        "light_balance",
+        diff <= 0.25,
+        diff,
+        Some(Band::new(0.0, 0.25)),
+        (
+            "uneven_light",
+            "面部光线不均（阴阳脸）",
+            "uneven light on the face (half-lit)",
+        ),
+    )
 }
 
 fn sharpness(img: &RgbImage, face: Rect) -> Check {
@@ -193,15 +320,27 @@ fn sharpness(img: &RgbImage, face: Rect) -> Check {
             continue;
         }
         let c = luma(img.get_pixel(x, y)) as f64;
-        let l = luma(img.get_pixel(x - 1, y)) as f64 + luma(img.get_pixel(x + 1, y)) as f64
-            + luma(img.get_pixel(x, y - 1)) as f64 + luma(img.get_pixel(x, y + 1)) as f64
+        let l = luma(img.get_pixel(x - 1, y)) as f64
+            + luma(img.get_pixel(x + 1, y)) as f64
+            + luma(img.get_pixel(x, y - 1)) as f64
+            + luma(img.get_pixel(x, y + 1)) as f64
             - 4.0 * c;
         sum += l;
         sq += l * l;
         n += 1;
     }
-    let var = if n == 0 { 0.0 } else { (sq / n as f64 - (sum / n as f64).powi(2)) as f32 };
-    rule("sharpness", var >= SHARPNESS_MIN, var, Some(Band::new(SHARPNESS_MIN, f32::MAX)), ("blurred", "照片模糊", "photo blurred"))
+    let var = if n == 0 {
+        0.0
+    } else {
+        (sq / n as f64 - (sum / n as f64).powi(2)) as f32
+    };
+    rule(
+        "sharpness",
+        var >= SHARPNESS_MIN,
+        var,
+        Some(Band::new(SHARPNESS_MIN, f32::MAX)),
+        ("blurred", "照片模糊", "photo blurred"),
+    )
 }
 
 /// Laplacian variance below which a face reads as blurred at ID-photo sizes.
@@ -213,18 +352,51 @@ fn eye_ratio(mesh: &Landmarks, top: usize, bottom: usize, a: usize, b: usize) ->
 
 fn eyes_open(mesh: &Landmarks) -> Check {
     use Landmarks as L;
-    let r = eye_ratio(mesh, L::RIGHT_EYE_TOP, L::RIGHT_EYE_BOTTOM, L::RIGHT_EYE_OUTER, L::RIGHT_EYE_INNER);
-    let l = eye_ratio(mesh, L::LEFT_EYE_TOP, L::LEFT_EYE_BOTTOM, L::LEFT_EYE_OUTER, L::LEFT_EYE_INNER);
+    let r = eye_ratio(
+        mesh,
+        L::RIGHT_EYE_TOP,
+        L::RIGHT_EYE_BOTTOM,
+        L::RIGHT_EYE_OUTER,
+        L::RIGHT_EYE_INNER,
+    );
+    let l = eye_ratio(
+        mesh,
+        L::LEFT_EYE_TOP,
+        L::LEFT_EYE_BOTTOM,
+        L::LEFT_EYE_OUTER,
+        L::LEFT_EYE_INNER,
+    );
     let v = r.min(l);
-    rule("eyes_open", v >= 0.18, v, Some(Band::new(0.18, 1.0)), ("eyes_closed", "眼睛闭合或未睁开", "eyes closed"))
+    rule(
+        "eyes_open",
+        v >= 0.18,
+        v,
+        Some(Band::new(0.18, 1.0)),
+        ("eyes_closed", "眼睛闭合或未睁开", "eyes closed"),
+    )
 }
 
 fn mouth_closed(mesh: &Landmarks) -> Check {
     use Landmarks as L;
-    let gap = mesh.at(L::UPPER_LIP_INNER).dist(mesh.at(L::LOWER_LIP_INNER));
-    let width = mesh.at(L::MOUTH_RIGHT).dist(mesh.at(L::MOUTH_LEFT)).max(1.0);
+    let gap = mesh
+        .at(L::UPPER_LIP_INNER)
+        .dist(mesh.at(L::LOWER_LIP_INNER));
+    let width = mesh
+        .at(L::MOUTH_RIGHT)
+        .dist(mesh.at(L::MOUTH_LEFT))
+        .max(1.0);
     let v = gap / width;
-    rule("mouth_closed", v <= 0.12, v, Some(Band::new(0.0, 0.12)), ("mouth_open", "嘴巴张开或露齿", "mouth open or teeth showing"))
+    rule(
+        "mouth_closed",
+        v <= 0.12,
+        v,
+        Some(Band::new(0.0, 0.12)),
+        (
+            "mouth_open",
+            "嘴巴张开或露齿",
+            "mouth open or teeth showing",
+        ),
+    )
 }
 
 fn clothes(inp: &Inputs) -> Vec<Check> {
@@ -248,21 +420,46 @@ fn clothes(inp: &Inputs) -> Vec<Check> {
         return vec![];
     }
     let mean = acc.map(|v| (v / n as f64) as f32);
-    let de = inp.spec.colors.iter().map(|c| delta_e(mean, lab(c.rgb))).fold(f32::MAX, f32::min);
-    vec![rule("clothes_contrast", de >= 12.0, de, Some(Band::new(12.0, f32::MAX)), ("clothes_similar", "服装颜色与背景相近", "clothes too close to the background colour"))]
+    let de = inp
+        .spec
+        .colors
+        .iter()
+        .map(|c| delta_e(mean, lab(c.rgb)))
+        .fold(f32::MAX, f32::min);
+    vec![rule(
+        "clothes_contrast",
+        de >= 12.0,
+        de,
+        Some(Band::new(12.0, f32::MAX)),
+        (
+            "clothes_similar",
+            "服装颜色与背景相近",
+            "clothes too close to the background colour",
+        ),
+    )]
 }
 
 /// sRGB → CIE Lab (D65).
 pub fn lab(rgb: [u8; 3]) -> [f32; 3] {
     let lin = |c: u8| {
         let c = c as f32 / 255.0;
-        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
     let (r, g, b) = (lin(rgb[0]), lin(rgb[1]), lin(rgb[2]));
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-    let f = |t: f32| if t > 0.008856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 };
+    let f = |t: f32| {
+        if t > 0.008856 {
+            t.cbrt()
+        } else {
+            7.787 * t + 16.0 / 116.0
+        }
+    };
     let (fx, fy, fz) = (f(x), f(y), f(z));
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }

@@ -34,7 +34,10 @@ impl Head {
     /// Upright frame → source point.
     pub fn to_source(&self, p: Point) -> Point {
         let (s, c) = self.roll_deg.to_radians().sin_cos();
-        Point::new(self.pivot.x + c * p.x - s * p.y, self.pivot.y + s * p.x + c * p.y)
+        Point::new(
+            self.pivot.x + c * p.x - s * p.y,
+            self.pivot.y + s * p.x + c * p.y,
+        )
     }
     pub fn height(&self) -> f32 {
         self.chin_y - self.crown_y
@@ -148,7 +151,10 @@ mod tests {
             dpi: 300,
             width_mm: 22.0,
             height_mm: 32.0,
-            colors: vec![Background { name: "white".into(), rgb: [255, 255, 255] }],
+            colors: vec![Background {
+                name: "white".into(),
+                rgb: [255, 255, 255],
+            }],
             head_height: Band::new(224.0, 260.0),
             crown_gap: Band::new(10.0, 20.0),
             eye_line: Band::new(120.0, 170.0),
@@ -159,7 +165,14 @@ mod tests {
 
     #[test]
     fn upright_round_trip() {
-        let head = Head { pivot: Point::new(100.0, 80.0), roll_deg: 7.0, crown_y: -60.0, chin_y: 90.0, center_x: 0.0, width: 110.0 };
+        let head = Head {
+            pivot: Point::new(100.0, 80.0),
+            roll_deg: 7.0,
+            crown_y: -60.0,
+            chin_y: 90.0,
+            center_x: 0.0,
+            width: 110.0,
+        };
         let p = Point::new(140.0, 33.0);
         let q = head.to_source(head.to_upright(p));
         assert!(p.dist(q) < 1e-3);
@@ -168,7 +181,14 @@ mod tests {
     #[test]
     fn plan_lands_every_band() {
         let spec = licence();
-        let head = Head { pivot: Point::new(500.0, 400.0), roll_deg: 0.0, crown_y: -140.0, chin_y: 160.0, center_x: 3.0, width: 200.0 };
+        let head = Head {
+            pivot: Point::new(500.0, 400.0),
+            roll_deg: 0.0,
+            crown_y: -140.0,
+            chin_y: 160.0,
+            center_x: 3.0,
+            width: 200.0,
+        };
         let f = plan(&head, &spec);
         assert!(spec.head_height.contains(f.head_height), "{f:?}");
         assert!(spec.crown_gap.contains(f.crown_gap), "{f:?}");
@@ -187,7 +207,14 @@ mod tests {
     fn plan_reports_eye_line_it_cannot_meet() {
         let mut spec = licence();
         spec.eye_line = Band::new(300.0, 310.0);
-        let head = Head { pivot: Point::new(0.0, 0.0), roll_deg: 0.0, crown_y: -140.0, chin_y: 160.0, center_x: 0.0, width: 200.0 };
+        let head = Head {
+            pivot: Point::new(0.0, 0.0),
+            roll_deg: 0.0,
+            crown_y: -140.0,
+            chin_y: 160.0,
+            center_x: 0.0,
+            width: 200.0,
+        };
         let f = plan(&head, &spec);
         assert!(!spec.eye_line.contains(f.eye_line));
     }

@@ -98,10 +98,12 @@ impl Landmarks {
         self.points[i]
     }
     pub fn right_eye(&self) -> Point {
-        self.at(Self::RIGHT_EYE_OUTER).mid(self.at(Self::RIGHT_EYE_INNER))
+        self.at(Self::RIGHT_EYE_OUTER)
+            .mid(self.at(Self::RIGHT_EYE_INNER))
     }
     pub fn left_eye(&self) -> Point {
-        self.at(Self::LEFT_EYE_OUTER).mid(self.at(Self::LEFT_EYE_INNER))
+        self.at(Self::LEFT_EYE_OUTER)
+            .mid(self.at(Self::LEFT_EYE_INNER))
     }
     pub fn eye_center(&self) -> Point {
         self.right_eye().mid(self.left_eye())

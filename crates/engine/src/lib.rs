@@ -4,20 +4,20 @@
 //! alpha refinement → framing → crop/resize → composite per colour → encode to a KB band →
 //! transparent PNG, print sheets → checks report.
 
-pub mod error;
 pub mod checks;
+pub mod encode;
+pub mod error;
 pub mod frame;
+pub mod geom;
+pub mod intake;
 pub mod make;
 pub mod matte;
-pub mod geom;
+pub mod raster;
+pub mod sheet;
 pub mod spec;
 pub mod vision;
-pub mod intake;
-pub mod encode;
-pub mod sheet;
-pub mod raster;
 
 pub use error::EngineError;
 pub use geom::{Band, Face, Landmarks, Point, Rect};
-pub use spec::{Background, PhotoSpec};
 pub use make::{Adjust, Engine, Made, MadePhoto, MakeOptions};
+pub use spec::{Background, PhotoSpec};

@@ -38,7 +38,13 @@ pub struct Adjust {
 
 impl Default for Adjust {
     fn default() -> Self {
-        Self { dx: 0.0, dy: 0.0, zoom: 1.0, brightness: 0.0, contrast: 0.0 }
+        Self {
+            dx: 0.0,
+            dy: 0.0,
+            zoom: 1.0,
+            brightness: 0.0,
+            contrast: 0.0,
+        }
     }
 }
 
@@ -69,22 +75,39 @@ pub struct Made {
 
 impl Engine {
     pub fn load(dir: &Path) -> Result<Engine, EngineError> {
-        Ok(Engine { models: Models::load(dir)? })
+        Ok(Engine {
+            models: Models::load(dir)?,
+        })
     }
 
     pub fn models(&self) -> &Models {
         &self.models
     }
 
-    pub fn make(&self, bytes: &[u8], spec: &PhotoSpec, opts: &MakeOptions) -> Result<Made, EngineError> {
+    pub fn make(
+        &self,
+        bytes: &[u8],
+        spec: &PhotoSpec,
+        opts: &MakeOptions,
+    ) -> Result<Made, EngineError> {
         let colors = pick_colors(spec, opts.colors.as_deref())?;
         let subject = self.find_subject(bytes, spec)?;
-        let Subject { work, mesh, head, faces, mask, region } = subject;
+        let Subject {
+            work,
+            mesh,
+            head,
+            faces,
+            mask,
+            region,
+        } = subject;
         let mut framing = frame::plan(&head, spec);
         adjust_framing(&mut framing, &opts.adjust, spec);
         let full_scale = framing.scale / work.scale as f32;
         if full_scale > MAX_ENLARGE {
-            return Err(unmet("resolution", format!("the face is too small: the photo would be enlarged {full_scale:.1}×")));
+            return Err(unmet(
+                "resolution",
+                format!("the face is too small: the photo would be enlarged {full_scale:.1}×"),
+            ));
         }
         let rect = crop_rect(&framing, &head, spec);
         refuse_cuts(&rect, &work.image, &mask, region, &head)?;
@@ -93,25 +116,52 @@ impl Engine {
         let coarse = coarse_alpha(&mask, region, &framing, &head, spec);
         let mesh_out = to_output(&mesh, &head, &framing);
         let hints = matte_hints(&mesh_out, framing.crown_gap);
-        let alpha = matte::refine_with_hints(&rgb, &coarse, &hints, &matte::MatteOptions::default())?;
+        let alpha =
+            matte::refine_with_hints(&rgb, &coarse, &hints, &matte::MatteOptions::default())?;
         let fg = matte::estimate_foreground(&rgb, &alpha)?;
         let measurements = measure(&alpha, &mesh_out, &head, &framing, spec, full_scale);
-        let report = checks::report(checks::Inputs { spec, photo: &rgb, alpha: &alpha, mesh: &mesh_out, measurements, faces_found: faces });
+        let report = checks::report(checks::Inputs {
+            spec,
+            photo: &rgb,
+            alpha: &alpha,
+            mesh: &mesh_out,
+            measurements,
+            faces_found: faces,
+        });
         let mut photos = Vec::with_capacity(colors.len());
         let mut first: Option<RgbImage> = None;
         for color in colors {
             let out = matte::composite(&fg, &alpha, color.rgb)?;
-            let enc = encode::encode_jpeg_in_band(&out, spec.dpi, spec.file_size_kb.min, spec.file_size_kb.max)?;
-            photos.push(MadePhoto { color, jpeg: enc.bytes, quality: enc.quality });
+            let enc = encode::encode_jpeg_in_band(
+                &out,
+                spec.dpi,
+                spec.file_size_kb.min,
+                spec.file_size_kb.max,
+            )?;
+            photos.push(MadePhoto {
+                color,
+                jpeg: enc.bytes,
+                quality: enc.quality,
+            });
             first.get_or_insert(out);
         }
-        let png = if opts.png { Some(encode::encode_png_rgba(&fg, &alpha, spec.dpi)?) } else { None };
+        let png = if opts.png {
+            Some(encode::encode_png_rgba(&fg, &alpha, spec.dpi)?)
+        } else {
+            None
+        };
         let sheets = match first {
             Some(photo) if !opts.sheets.is_empty() => print_sheets(&photo, spec, &opts.sheets)?,
             _ => vec![],
         };
         intake::recycle(work.image);
-        Ok(Made { photos, png, sheets, report, framing })
+        Ok(Made {
+            photos,
+            png,
+            sheets,
+            report,
+            framing,
+        })
     }
 }
 
@@ -147,35 +197,65 @@ impl Engine {
         let roll = mesh.roll_deg();
         let mut head = Head {
             pivot: mesh.eye_center(),
-            roll_deg: if roll.abs() <= ROLL_SKIP_DEG { 0.0 } else { roll },
+            roll_deg: if roll.abs() <= ROLL_SKIP_DEG {
+                0.0
+            } else {
+                roll
+            },
             crown_y: 0.0,
             chin_y: 0.0,
             center_x: 0.0,
             width: 0.0,
         };
         let region = seg_region(&head, &mesh, spec, work.image.dimensions());
-        let seg_in = image::imageops::crop_imm(&work.image, region.x as u32, region.y as u32, region.w as u32, region.h as u32).to_image();
+        let seg_in = image::imageops::crop_imm(
+            &work.image,
+            region.x as u32,
+            region.y as u32,
+            region.w as u32,
+            region.h as u32,
+        )
+        .to_image();
         let mask = self.models.segment(&seg_in)?;
         let up = |i: usize| head.to_upright(mesh.at(i));
-        let (chin, cheeks) = (up(Landmarks::CHIN), up(Landmarks::CHEEK_RIGHT).x + up(Landmarks::CHEEK_LEFT).x);
+        let (chin, cheeks) = (
+            up(Landmarks::CHIN),
+            up(Landmarks::CHEEK_RIGHT).x + up(Landmarks::CHEEK_LEFT).x,
+        );
         head.chin_y = chin.y;
         head.center_x = cheeks / 4.0 + chin.x / 2.0;
         head.crown_y = find_crown(&mask, region, &head, &mesh, work.image.dimensions())?;
         head.width = head_width(&mask, region, &head, &mesh, work.image.dimensions());
-        Ok(Subject { work, mesh, head, faces, mask, region })
+        Ok(Subject {
+            work,
+            mesh,
+            head,
+            faces,
+            mask,
+            region,
+        })
     }
 }
 
 fn unmet(rule: &str, detail: String) -> EngineError {
-    EngineError::SpecUnmet { rule: rule.into(), detail }
+    EngineError::SpecUnmet {
+        rule: rule.into(),
+        detail,
+    }
 }
 
 fn pick_colors(spec: &PhotoSpec, names: Option<&[String]>) -> Result<Vec<Background>, EngineError> {
-    let Some(names) = names else { return Ok(spec.colors.clone()) };
+    let Some(names) = names else {
+        return Ok(spec.colors.clone());
+    };
     names
         .iter()
         .map(|n| {
-            spec.colors.iter().find(|c| &c.name == n).cloned().ok_or_else(|| EngineError::UnknownColor(n.clone()))
+            spec.colors
+                .iter()
+                .find(|c| &c.name == n)
+                .cloned()
+                .ok_or_else(|| EngineError::UnknownColor(n.clone()))
         })
         .collect()
 }
@@ -186,7 +266,10 @@ fn one_face(found: &[crate::Face]) -> Result<(&crate::Face, usize), EngineError>
         .iter()
         .max_by(|a, b| a.bbox.h.total_cmp(&b.bbox.h))
         .ok_or(EngineError::NoFace)?;
-    let count = found.iter().filter(|f| f.bbox.h >= SECOND_FACE_RATIO * largest.bbox.h).count();
+    let count = found
+        .iter()
+        .filter(|f| f.bbox.h >= SECOND_FACE_RATIO * largest.bbox.h)
+        .count();
     if count > 1 {
         return Err(EngineError::SeveralFaces(count));
     }
@@ -210,7 +293,12 @@ fn work_scale(format: intake::Format, face_h_full: f32, spec: &PhotoSpec) -> u32
 fn scale_face(face: &crate::Face, k: f32) -> crate::Face {
     let p = |p: Point| Point::new(p.x * k, p.y * k);
     crate::Face {
-        bbox: Rect { x: face.bbox.x * k, y: face.bbox.y * k, w: face.bbox.w * k, h: face.bbox.h * k },
+        bbox: Rect {
+            x: face.bbox.x * k,
+            y: face.bbox.y * k,
+            w: face.bbox.w * k,
+            h: face.bbox.h * k,
+        },
         score: face.score,
         keypoints: face.keypoints.map(p),
     }
@@ -231,11 +319,36 @@ fn seg_region(head: &Head, mesh: &Landmarks, spec: &PhotoSpec, (w, h): (u32, u32
         Point::new(crop_w / 2.0 + m_x, top + crop_h + m_y),
     ]
     .map(|p| head.to_source(p));
-    let x0 = corners.iter().map(|p| p.x).fold(f32::MAX, f32::min).clamp(0.0, w as f32 - 1.0).floor();
-    let y0 = corners.iter().map(|p| p.y).fold(f32::MAX, f32::min).clamp(0.0, h as f32 - 1.0).floor();
-    let x1 = corners.iter().map(|p| p.x).fold(f32::MIN, f32::max).clamp(x0 + 1.0, w as f32).ceil();
-    let y1 = corners.iter().map(|p| p.y).fold(f32::MIN, f32::max).clamp(y0 + 1.0, h as f32).ceil();
-    Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }
+    let x0 = corners
+        .iter()
+        .map(|p| p.x)
+        .fold(f32::MAX, f32::min)
+        .clamp(0.0, w as f32 - 1.0)
+        .floor();
+    let y0 = corners
+        .iter()
+        .map(|p| p.y)
+        .fold(f32::MAX, f32::min)
+        .clamp(0.0, h as f32 - 1.0)
+        .floor();
+    let x1 = corners
+        .iter()
+        .map(|p| p.x)
+        .fold(f32::MIN, f32::max)
+        .clamp(x0 + 1.0, w as f32)
+        .ceil();
+    let y1 = corners
+        .iter()
+        .map(|p| p.y)
+        .fold(f32::MIN, f32::max)
+        .clamp(y0 + 1.0, h as f32)
+        .ceil();
+    Rect {
+        x: x0,
+        y: y0,
+        w: x1 - x0,
+        h: y1 - y0,
+    }
 }
 
 /// The person mask at a source point: `None` outside the image, 0 outside the segmented region.
@@ -251,7 +364,13 @@ fn mask_at(mask: &Mask, region: Rect, p: Point, (w, h): (u32, u32)) -> Option<f3
 }
 
 /// The crown: walking up from the forehead over the middle of the face until the mask ends.
-fn find_crown(mask: &Mask, region: Rect, head: &Head, mesh: &Landmarks, dims: (u32, u32)) -> Result<f32, EngineError> {
+fn find_crown(
+    mask: &Mask,
+    region: Rect,
+    head: &Head,
+    mesh: &Landmarks,
+    dims: (u32, u32),
+) -> Result<f32, EngineError> {
     let up = |i: usize| head.to_upright(mesh.at(i));
     let (xr, xl) = (up(Landmarks::CHEEK_RIGHT).x, up(Landmarks::CHEEK_LEFT).x);
     let start = up(Landmarks::FOREHEAD_TOP).y;
@@ -265,7 +384,12 @@ fn find_crown(mask: &Mask, region: Rect, head: &Head, mesh: &Landmarks, dims: (u
             match mask_at(mask, region, head.to_source(Point::new(x, y - step)), dims) {
                 Some(v) if v >= OUTLINE => y -= step,
                 Some(_) => break,
-                None => return Err(unmet("crown_gap", "the top of the head is cut off by the edge of the photo".into())),
+                None => {
+                    return Err(unmet(
+                        "crown_gap",
+                        "the top of the head is cut off by the edge of the photo".into(),
+                    ))
+                }
             }
         }
         crown = crown.min(y);
@@ -285,7 +409,12 @@ fn head_width(mask: &Mask, region: Rect, head: &Head, mesh: &Landmarks, dims: (u
     let walk = |dir: f32| {
         let mut x = head.center_x;
         while (x - head.center_x).abs() < head.height() {
-            match mask_at(mask, region, head.to_source(Point::new(x + dir * step, y)), dims) {
+            match mask_at(
+                mask,
+                region,
+                head.to_source(Point::new(x + dir * step, y)),
+                dims,
+            ) {
                 Some(v) if v >= OUTLINE => x += dir * step,
                 _ => break,
             }
@@ -322,14 +451,31 @@ fn adjust_framing(f: &mut Framing, a: &Adjust, spec: &PhotoSpec) {
 
 fn crop_rect(f: &Framing, head: &Head, spec: &PhotoSpec) -> RotRect {
     let (width, height) = f.source_size(spec);
-    RotRect { center: f.source_center(head, spec), width, height, angle_deg: head.roll_deg }
+    RotRect {
+        center: f.source_center(head, spec),
+        width,
+        height,
+        angle_deg: head.roll_deg,
+    }
 }
 
 /// Refuses a crop that would show the body ending inside the photo.
-fn refuse_cuts(rect: &RotRect, img: &RgbImage, mask: &Mask, region: Rect, head: &Head) -> Result<(), EngineError> {
+fn refuse_cuts(
+    rect: &RotRect,
+    img: &RgbImage,
+    mask: &Mask,
+    region: Rect,
+    head: &Head,
+) -> Result<(), EngineError> {
     let over = raster::overhang(rect, img.width(), img.height());
     if over.bottom > 0.02 {
-        return Err(unmet("body_bottom", format!("the body does not reach the bottom of the photo ({:.0}% missing)", over.bottom * 100.0)));
+        return Err(unmet(
+            "body_bottom",
+            format!(
+                "the body does not reach the bottom of the photo ({:.0}% missing)",
+                over.bottom * 100.0
+            ),
+        ));
     }
     let dims = img.dimensions();
     let chin = head.to_source(Point::new(head.center_x, head.chin_y)).y;
@@ -343,14 +489,23 @@ fn refuse_cuts(rect: &RotRect, img: &RgbImage, mask: &Mask, region: Rect, head: 
             mask_at(mask, region, Point::new(x, y), dims).unwrap_or(0.0) >= OUTLINE
         });
         if touches {
-            return Err(unmet("body_side", "the shoulders are cut by the side of the photo".into()));
+            return Err(unmet(
+                "body_side",
+                "the shoulders are cut by the side of the photo".into(),
+            ));
         }
     }
     Ok(())
 }
 
 /// The model's mask resampled onto the output pixels.
-fn coarse_alpha(mask: &Mask, region: Rect, f: &Framing, head: &Head, spec: &PhotoSpec) -> GrayImage {
+fn coarse_alpha(
+    mask: &Mask,
+    region: Rect,
+    f: &Framing,
+    head: &Head,
+    spec: &PhotoSpec,
+) -> GrayImage {
     // Sampled on the whole image extent: outside it the person cannot be.
     let dims = (u32::MAX, u32::MAX);
     GrayImage::from_fn(spec.width_px, spec.height_px, |i, j| {
@@ -389,10 +544,21 @@ fn to_output(mesh: &Landmarks, head: &Head, f: &Framing) -> Landmarks {
 }
 
 /// Re-measures the head on the output: the crown from the alpha, the rest from the mesh.
-fn measure(alpha: &GrayImage, mesh: &Landmarks, head: &Head, f: &Framing, spec: &PhotoSpec, full_scale: f32) -> Measurements {
-    let (cr, cl) = (mesh.at(Landmarks::CHEEK_RIGHT), mesh.at(Landmarks::CHEEK_LEFT));
+fn measure(
+    alpha: &GrayImage,
+    mesh: &Landmarks,
+    head: &Head,
+    f: &Framing,
+    spec: &PhotoSpec,
+    full_scale: f32,
+) -> Measurements {
+    let (cr, cl) = (
+        mesh.at(Landmarks::CHEEK_RIGHT),
+        mesh.at(Landmarks::CHEEK_LEFT),
+    );
     let (x0, x1) = (cr.x.min(cl.x), cr.x.max(cl.x));
-    let cols = ((x0 + (x1 - x0) * 0.25).max(0.0) as u32)..((x1 - (x1 - x0) * 0.25).max(0.0) as u32).min(alpha.width());
+    let cols = ((x0 + (x1 - x0) * 0.25).max(0.0) as u32)
+        ..((x1 - (x1 - x0) * 0.25).max(0.0) as u32).min(alpha.width());
     let crown = (0..alpha.height())
         .find(|&y| cols.clone().any(|x| alpha.get_pixel(x, y)[0] >= 128))
         .map(|y| y as f32)
@@ -409,7 +575,12 @@ fn measure(alpha: &GrayImage, mesh: &Landmarks, head: &Head, f: &Framing, spec: 
         head_height: chin.y - crown,
         crown_gap: crown,
         face_width,
-        head_box: Rect { x: x0, y: crown, w: x1 - x0, h: chin.y - crown },
+        head_box: Rect {
+            x: x0,
+            y: crown,
+            w: x1 - x0,
+            h: chin.y - crown,
+        },
         head_height_mm: (chin.y - crown) / px_per_mm,
         face_width_mm: face_width / px_per_mm,
         roll_deg: head.roll_deg,
@@ -423,19 +594,39 @@ fn measure(alpha: &GrayImage, mesh: &Landmarks, head: &Head, f: &Framing, spec: 
 
 /// Hair above the forehead and the ears beside the cheeks, from the mesh in output pixels.
 fn matte_hints(mesh: &Landmarks, crown: f32) -> matte::MatteHints {
-    let (cr, cl) = (mesh.at(Landmarks::CHEEK_RIGHT), mesh.at(Landmarks::CHEEK_LEFT));
+    let (cr, cl) = (
+        mesh.at(Landmarks::CHEEK_RIGHT),
+        mesh.at(Landmarks::CHEEK_LEFT),
+    );
     let forehead = mesh.at(Landmarks::FOREHEAD_TOP);
     let w = (cl.x - cr.x).abs().max(1.0);
     let top = crown.min(forehead.y) - 0.15 * w;
-    let hair = Rect { x: cr.x.min(cl.x) - 0.15 * w, y: top, w: w * 1.3, h: (forehead.y + 0.1 * w - top).max(1.0) };
-    let ear = |c: Point, dir: f32| Rect { x: if dir < 0.0 { c.x - 0.22 * w } else { c.x }, y: c.y - 0.3 * w, w: 0.22 * w, h: 0.5 * w };
+    let hair = Rect {
+        x: cr.x.min(cl.x) - 0.15 * w,
+        y: top,
+        w: w * 1.3,
+        h: (forehead.y + 0.1 * w - top).max(1.0),
+    };
+    let ear = |c: Point, dir: f32| Rect {
+        x: if dir < 0.0 { c.x - 0.22 * w } else { c.x },
+        y: c.y - 0.3 * w,
+        w: 0.22 * w,
+        h: 0.5 * w,
+    };
     let (left_side, right_side) = if cr.x <= cl.x { (cr, cl) } else { (cl, cr) };
-    matte::MatteHints { hair_region: Some(hair), ears: [Some(ear(left_side, -1.0)), Some(ear(right_side, 1.0))] }
+    matte::MatteHints {
+        hair_region: Some(hair),
+        ears: [Some(ear(left_side, -1.0)), Some(ear(right_side, 1.0))],
+    }
 }
 
 /// Print sheets of the first colour. Cells are never rescaled on the sheet, so a photo whose
 /// dpi is not the sheet's is first resampled to its physical size at the sheet's dpi.
-fn print_sheets(photo: &RgbImage, spec: &PhotoSpec, papers: &[sheet::Paper]) -> Result<Vec<(sheet::Paper, Vec<u8>)>, EngineError> {
+fn print_sheets(
+    photo: &RgbImage,
+    spec: &PhotoSpec,
+    papers: &[sheet::Paper],
+) -> Result<Vec<(sheet::Paper, Vec<u8>)>, EngineError> {
     let cell = if spec.dpi == sheet::SHEET_DPI {
         photo.clone()
     } else {
@@ -445,7 +636,11 @@ fn print_sheets(photo: &RgbImage, spec: &PhotoSpec, papers: &[sheet::Paper]) -> 
     papers
         .iter()
         .map(|&paper| {
-            let s = sheet::render_sheet(paper, &[(&cell, sheet::Copies::Fill)], &sheet::SheetOptions::default())?;
+            let s = sheet::render_sheet(
+                paper,
+                &[(&cell, sheet::Copies::Fill)],
+                &sheet::SheetOptions::default(),
+            )?;
             Ok((paper, s.to_jpeg()?))
         })
         .collect()

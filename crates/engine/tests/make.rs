@@ -8,11 +8,23 @@ use engine::checks::{delta_e, lab};
 use engine::{EngineError, MakeOptions, PhotoSpec};
 use image::RgbImage;
 
-const PORTRAITS: [&str; 4] = ["portraits/obama.jpg", "portraits/obama2.jpg", "portraits/biden.jpg", "portraits/astronaut.png"];
-const SPECS: [&str; 4] = ["cn-driving-licence", "cn-id-card", "cn-passport", "size-1-inch"];
+const PORTRAITS: [&str; 4] = [
+    "portraits/obama.jpg",
+    "portraits/obama2.jpg",
+    "portraits/biden.jpg",
+    "portraits/astronaut.png",
+];
+const SPECS: [&str; 4] = [
+    "cn-driving-licence",
+    "cn-id-card",
+    "cn-passport",
+    "size-1-inch",
+];
 
 fn decode(jpeg: &[u8]) -> RgbImage {
-    image::load_from_memory(jpeg).expect("made JPEG decodes").to_rgb8()
+    image::load_from_memory(jpeg)
+        .expect("made JPEG decodes")
+        .to_rgb8()
 }
 
 /// Crown and chin measured again on the made JPEG, independently of the engine's own report:
@@ -26,19 +38,39 @@ fn remeasure(img: &RgbImage, bg: [u8; 3]) -> (f32, f32) {
     let chin = mesh.chin().y;
     let cx = mesh.at(engine::Landmarks::NOSE_TIP).x;
     let bg = lab(bg);
-    let (x0, x1) = ((cx - 15.0).max(0.0) as u32, ((cx + 15.0) as u32).min(img.width()));
+    let (x0, x1) = (
+        (cx - 15.0).max(0.0) as u32,
+        ((cx + 15.0) as u32).min(img.width()),
+    );
     let crown = (0..img.height())
-        .find(|&y| (x0..x1).filter(|&x| delta_e(lab(img.get_pixel(x, y).0), bg) > 12.0).count() >= 3)
+        .find(|&y| {
+            (x0..x1)
+                .filter(|&x| delta_e(lab(img.get_pixel(x, y).0), bg) > 12.0)
+                .count()
+                >= 3
+        })
         .expect("a head on the output") as f32;
     (crown, chin)
 }
 
 fn check_photo(spec: &PhotoSpec, name: &str, jpeg: &[u8], rgb: [u8; 3]) {
     let kb = jpeg.len() as f32 / 1024.0;
-    assert!(spec.file_size_kb.contains(kb), "{name}: {kb:.1} KB outside {:?}", spec.file_size_kb);
-    assert_eq!(engine::encode::jfif_density(jpeg).map(|d| d.1 as u32), Some(spec.dpi), "{name}: JFIF dpi");
+    assert!(
+        spec.file_size_kb.contains(kb),
+        "{name}: {kb:.1} KB outside {:?}",
+        spec.file_size_kb
+    );
+    assert_eq!(
+        engine::encode::jfif_density(jpeg).map(|d| d.1 as u32),
+        Some(spec.dpi),
+        "{name}: JFIF dpi"
+    );
     let img = decode(jpeg);
-    assert_eq!(img.dimensions(), (spec.width_px, spec.height_px), "{name}: exact size");
+    assert_eq!(
+        img.dimensions(),
+        (spec.width_px, spec.height_px),
+        "{name}: exact size"
+    );
     // The top strip, above the head, is the background colour.
     let strip = (spec.height_px as f32 * 0.02).max(2.0) as u32;
     let mut worst: f32 = 0.0;
@@ -47,12 +79,23 @@ fn check_photo(spec: &PhotoSpec, name: &str, jpeg: &[u8], rgb: [u8; 3]) {
             worst = worst.max(delta_e(lab(img.get_pixel(x, y).0), lab(rgb)));
         }
     }
-    assert!(worst < 2.0, "{name}: top strip ΔE {worst:.2} from the background");
+    assert!(
+        worst < 2.0,
+        "{name}: top strip ΔE {worst:.2} from the background"
+    );
     let (crown, chin) = remeasure(&img, rgb);
     let head = chin - crown;
     let tol = spec.height_px as f32 * 0.015;
-    assert!(head >= spec.head_height.min - tol && head <= spec.head_height.max + tol, "{name}: head height {head:.0} outside {:?}", spec.head_height);
-    assert!(crown >= spec.crown_gap.min - tol && crown <= spec.crown_gap.max + tol, "{name}: crown gap {crown:.0} outside {:?}", spec.crown_gap);
+    assert!(
+        head >= spec.head_height.min - tol && head <= spec.head_height.max + tol,
+        "{name}: head height {head:.0} outside {:?}",
+        spec.head_height
+    );
+    assert!(
+        crown >= spec.crown_gap.min - tol && crown <= spec.crown_gap.max + tol,
+        "{name}: crown gap {crown:.0} outside {:?}",
+        spec.crown_gap
+    );
 }
 
 #[test]
@@ -60,15 +103,31 @@ fn real_portraits_meet_four_specs() {
     for id in SPECS {
         let spec = spec(id);
         for file in PORTRAITS {
-            let made = engine().make(&read(file), &spec, &MakeOptions::default()).unwrap_or_else(|e| panic!("{file} as {id}: {e}"));
+            let made = engine()
+                .make(&read(file), &spec, &MakeOptions::default())
+                .unwrap_or_else(|e| panic!("{file} as {id}: {e}"));
             assert_eq!(made.photos.len(), spec.colors.len());
             for p in &made.photos {
-                check_photo(&spec, &format!("{file} as {id} on {}", p.color.name), &p.jpeg, p.color.rgb);
+                check_photo(
+                    &spec,
+                    &format!("{file} as {id} on {}", p.color.name),
+                    &p.jpeg,
+                    p.color.rgb,
+                );
             }
             let m = &made.report.measurements;
             for rule in ["head_height", "crown_gap", "eye_line"] {
-                let c = made.report.checks.iter().find(|c| c.rule == rule).expect("rule present");
-                assert!(c.pass, "{file} as {id}: {rule} = {} ({:?})", c.value, c.expected);
+                let c = made
+                    .report
+                    .checks
+                    .iter()
+                    .find(|c| c.rule == rule)
+                    .expect("rule present");
+                assert!(
+                    c.pass,
+                    "{file} as {id}: {rule} = {} ({:?})",
+                    c.value, c.expected
+                );
             }
             assert!(m.head_height > 0.0);
         }
@@ -78,9 +137,17 @@ fn real_portraits_meet_four_specs() {
 #[test]
 fn png_and_print_sheet() {
     let spec = spec("size-1-inch");
-    let opts = MakeOptions { png: true, sheets: vec![engine::sheet::Paper::SixInch], ..Default::default() };
-    let made = engine().make(&read("portraits/obama.jpg"), &spec, &opts).expect("made");
-    let png = image::load_from_memory(made.png.as_deref().expect("png")).expect("png decodes").to_rgba8();
+    let opts = MakeOptions {
+        png: true,
+        sheets: vec![engine::sheet::Paper::SixInch],
+        ..Default::default()
+    };
+    let made = engine()
+        .make(&read("portraits/obama.jpg"), &spec, &opts)
+        .expect("made");
+    let png = image::load_from_memory(made.png.as_deref().expect("png"))
+        .expect("png decodes")
+        .to_rgba8();
     assert_eq!(png.dimensions(), (spec.width_px, spec.height_px));
     assert_eq!(png.get_pixel(2, 2)[3], 0, "corner is transparent");
     let centre = png.get_pixel(spec.width_px / 2, spec.height_px / 2);
@@ -88,7 +155,10 @@ fn png_and_print_sheet() {
     let (_, sheet) = &made.sheets[0];
     let sheet = decode(sheet);
     let dims = sheet.dimensions();
-    assert!(dims == (1800, 1200) || dims == (1200, 1800), "6-inch sheet in either orientation: {dims:?}");
+    assert!(
+        dims == (1800, 1200) || dims == (1200, 1800),
+        "6-inch sheet in either orientation: {dims:?}"
+    );
 }
 
 /// `jpeg` stored so that a viewer applying EXIF `orientation` shows the original: a lossless
@@ -107,7 +177,9 @@ fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     };
     let mut t = turbojpeg::Transform::op(op);
     t.perfect = true;
-    let stored = turbojpeg::transform(&t, jpeg).expect("lossless transform").to_vec();
+    let stored = turbojpeg::transform(&t, jpeg)
+        .expect("lossless transform")
+        .to_vec();
     let tiff: Vec<u8> = [
         b"MM\0\x2a\0\0\0\x08".as_slice(),
         &[0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1],
@@ -126,15 +198,24 @@ fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
 fn eight_orientations_give_the_same_crop() {
     // Whole MCUs on both sides, so every lossless transform is exact.
     let full = decode(&read("portraits/obama.jpg"));
-    let upright = image::imageops::crop_imm(&full, 0, 0, full.width() / 16 * 16, full.height() / 16 * 16).to_image();
+    let upright =
+        image::imageops::crop_imm(&full, 0, 0, full.width() / 16 * 16, full.height() / 16 * 16)
+            .to_image();
     let base = engine::encode::encode_jpeg(&upright, 95, 72).expect("encode");
     let spec = spec("cn-driving-licence");
     let mut first: Option<engine::checks::Measurements> = None;
     for o in 1..=8u16 {
-        let made = engine().make(&with_orientation(&base, o), &spec, &MakeOptions::default()).unwrap_or_else(|e| panic!("orientation {o}: {e}"));
+        let made = engine()
+            .make(&with_orientation(&base, o), &spec, &MakeOptions::default())
+            .unwrap_or_else(|e| panic!("orientation {o}: {e}"));
         let m = made.report.measurements;
         if let Some(f) = &first {
-            for (what, a, b) in [("crown", f.crown_y, m.crown_y), ("chin", f.chin.y, m.chin.y), ("eye x", f.left_eye.x, m.left_eye.x), ("eye y", f.left_eye.y, m.left_eye.y)] {
+            for (what, a, b) in [
+                ("crown", f.crown_y, m.crown_y),
+                ("chin", f.chin.y, m.chin.y),
+                ("eye x", f.left_eye.x, m.left_eye.x),
+                ("eye y", f.left_eye.y, m.left_eye.y),
+            ] {
                 assert!((a - b).abs() <= 2.0, "orientation {o}: {what} {b} vs {a}");
             }
         } else {
@@ -171,12 +252,29 @@ fn huge_header_is_refused_before_decoding() {
     png.extend(6000u32.to_be_bytes());
     png.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
     let r = engine().make(&png, &spec("cn-driving-licence"), &MakeOptions::default());
-    assert!(matches!(r, Err(EngineError::Resolution { width: 6000, height: 6000, .. })), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            Err(EngineError::Resolution {
+                width: 6000,
+                height: 6000,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn unknown_colour_is_refused() {
-    let opts = MakeOptions { colors: Some(vec!["purple".into()]), ..Default::default() };
-    let r = engine().make(&read("portraits/obama.jpg"), &spec("cn-driving-licence"), &opts);
+    let opts = MakeOptions {
+        colors: Some(vec!["purple".into()]),
+        ..Default::default()
+    };
+    let r = engine().make(
+        &read("portraits/obama.jpg"),
+        &spec("cn-driving-licence"),
+        &opts,
+    );
     assert_eq!(r.err(), Some(EngineError::UnknownColor("purple".into())));
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 pub fn testdata(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata")
+        .join(rel)
 }
 
 pub fn read(rel: &str) -> Vec<u8> {
@@ -19,13 +21,20 @@ pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let dir = engine::vision::Models::default_dir();
-        Engine::load(&dir).unwrap_or_else(|e| panic!("models missing in {} ({e}): run scripts/fetch-models", dir.display()))
+        Engine::load(&dir).unwrap_or_else(|e| {
+            panic!(
+                "models missing in {} ({e}): run scripts/fetch-models",
+                dir.display()
+            )
+        })
     })
 }
 
 /// The engine's view of a catalogue spec (the platform does the same in production).
 pub fn spec(id: &str) -> PhotoSpec {
-    let s = catalogue::Catalogue::builtin().find(id).unwrap_or_else(|| panic!("no spec {id}"));
+    let s = catalogue::Catalogue::builtin()
+        .find(id)
+        .unwrap_or_else(|| panic!("no spec {id}"));
     let band = |b: catalogue::Band| Band::new(b.min, b.max);
     PhotoSpec {
         slug: s.slug.clone(),
@@ -34,7 +43,14 @@ pub fn spec(id: &str) -> PhotoSpec {
         dpi: s.dpi,
         width_mm: s.width_mm,
         height_mm: s.height_mm,
-        colors: s.colors.iter().map(|c| Background { name: c.name.clone(), rgb: c.rgb }).collect(),
+        colors: s
+            .colors
+            .iter()
+            .map(|c| Background {
+                name: c.name.clone(),
+                rgb: c.rgb,
+            })
+            .collect(),
         head_height: band(s.head_height),
         crown_gap: band(s.crown_gap),
         eye_line: band(s.eye_line),
