@@ -1,16 +1,12 @@
-//! Sandbox apps need no staff: their orders move on by themselves after a short delay in
-//! each status: pending → reviewing → completed, or → rejected with the reasons of the
-//! photo's failed checks. A submit may force the ending with `sandbox_result`.
+//! Sandbox apps need no staff: the platform's sandbox job ([`Platform::run_sandbox`]) moves
+//! their orders pending → reviewing → completed, or → rejected with the reasons of the
+//! photo's failed checks. Here, on top: a submit may force the ending with `sandbox_result`,
+//! so a merchant can try both endings with any photo.
 
 use chrono::TimeDelta;
-use platform::{Approval, Order, OrderFilter, OrderStatus, Platform, PlatformError};
-use serde_json::Value;
+use platform::{Approval, OrderStatus, Platform, PlatformError, SANDBOX_ACTOR};
 use std::collections::HashMap;
 use std::sync::Mutex;
-
-/// The reviewer name the sandbox acts as.
-pub const SANDBOX_ACTOR: &str = "sandbox";
-const BATCH: u32 = 200;
 
 /// How a sandbox order ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +14,9 @@ pub enum Outcome {
     Complete,
     Reject,
 }
+
+/// The reason given when a rejection is forced.
+pub const FORCED_REJECT_MSG: &str = "沙箱模拟驳回：照片不符合要求";
 
 /// Endings forced at submit, by order_no (kept in memory: after a restart the checks decide).
 #[derive(Debug, Default)]
@@ -30,120 +29,139 @@ impl Sandbox {
         self.lock().insert(order_no.to_string(), outcome);
     }
 
-    fn take_outcome(&self, order_no: &str) -> Option<Outcome> {
-        self.lock().remove(order_no)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Outcome>> {
         self.forced.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One pass: moves every sandbox order that sat `delay` in pending or (taken by the
-    /// sandbox) in reviewing. Returns how many moved.
-    pub async fn sweep(&self, p: &Platform, delay: TimeDelta) -> Result<usize, PlatformError> {
+    /// One pass: first the forced endings that are due, then the platform's sandbox job, both
+    /// as of the same instant. Returns how many orders moved.
+    pub async fn sweep(&self, p: &Platform, delay: TimeDelta) -> Result<u64, PlatformError> {
         let now = p.now();
+        let forced = self.finish_forced(p, now - delay).await?;
+        let r = p.run_sandbox(now, delay).await?;
+        Ok(forced + r.taken + r.approved + r.rejected)
+    }
+
+    /// Ends the forced orders that have been reviewing since before `before`; forgets those
+    /// that left the sandbox's hands.
+    async fn finish_forced(
+        &self,
+        p: &Platform,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, PlatformError> {
+        let forced: Vec<(String, Outcome)> =
+            self.lock().iter().map(|(k, v)| (k.clone(), *v)).collect();
         let mut moved = 0;
-        for app in p.apps().await?.into_iter().filter(|a| a.sandbox) {
-            for o in due(p, app.app_id, OrderStatus::Pending, now - delay).await? {
-                moved += settle(p.take(&o.order_no, SANDBOX_ACTOR).await)?;
-            }
-            for o in due(p, app.app_id, OrderStatus::Reviewing, now - delay).await? {
-                if o.reviewer.as_deref() == Some(SANDBOX_ACTOR) {
-                    moved += settle(self.finish(p, &o).await)?;
+        for (order_no, outcome) in forced {
+            let order = match p.order(&order_no).await {
+                Ok(o) => o,
+                Err(PlatformError::OrderNotFound(_)) => {
+                    self.lock().remove(&order_no);
+                    continue;
                 }
+                Err(e) => return Err(e),
+            };
+            match order.status {
+                OrderStatus::Pending => continue,
+                OrderStatus::Reviewing if order.updated_at > before => continue,
+                OrderStatus::Reviewing => {}
+                _ => {
+                    self.lock().remove(&order_no);
+                    continue;
+                }
+            }
+            let done = match outcome {
+                Outcome::Complete => {
+                    let approval = Approval {
+                        receipt_no: format!("SANDBOX{order_no}"),
+                        ..Default::default()
+                    };
+                    p.approve(&order_no, SANDBOX_ACTOR, approval).await
+                }
+                Outcome::Reject => p.reject(&order_no, SANDBOX_ACTOR, FORCED_REJECT_MSG).await,
+            };
+            self.lock().remove(&order_no);
+            match done {
+                Ok(_) => moved += 1,
+                Err(PlatformError::WrongState { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(moved)
     }
-
-    async fn finish(&self, p: &Platform, o: &Order) -> Result<Order, PlatformError> {
-        let failed = match p.repo().pic(&o.pic_id).await? {
-            Some(pic) => failed_checks(&pic.checks),
-            None => vec![],
-        };
-        let outcome = self
-            .take_outcome(&o.order_no)
-            .unwrap_or(if failed.is_empty() {
-                Outcome::Complete
-            } else {
-                Outcome::Reject
-            });
-        match outcome {
-            Outcome::Complete => {
-                let approval = Approval {
-                    receipt_no: format!("SANDBOX{}", o.order_no),
-                    ..Default::default()
-                };
-                p.approve(&o.order_no, SANDBOX_ACTOR, approval).await
-            }
-            Outcome::Reject => {
-                let reason = if failed.is_empty() {
-                    "沙箱模拟驳回：照片不符合要求".to_string()
-                } else {
-                    failed.join("；")
-                };
-                p.reject(&o.order_no, SANDBOX_ACTOR, &reason).await
-            }
-        }
-    }
-}
-
-/// The app's orders in `status`, unchanged since `before`, oldest first.
-async fn due(
-    p: &Platform,
-    app_id: i64,
-    status: OrderStatus,
-    before: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<Order>, PlatformError> {
-    let filter = OrderFilter {
-        status: Some(status),
-        app_id: Some(app_id),
-        limit: BATCH,
-        oldest_first: true,
-    };
-    let orders = p.orders(&filter).await?;
-    Ok(orders
-        .into_iter()
-        .filter(|o| o.updated_at <= before)
-        .collect())
-}
-
-/// A move that lost a race (someone else moved the order) is not an error.
-fn settle(r: Result<Order, PlatformError>) -> Result<usize, PlatformError> {
-    match r {
-        Ok(o) => {
-            tracing::info!(order_no = %o.order_no, status = o.status.code(), "sandbox moved order");
-            Ok(1)
-        }
-        Err(PlatformError::WrongState { .. } | PlatformError::OrderNotFound(_)) => Ok(0),
-        Err(e) => Err(e),
-    }
-}
-
-/// The Chinese messages of the failed checks in an engine report.
-fn failed_checks(report: &Value) -> Vec<String> {
-    let Some(checks) = report.get("checks").and_then(Value::as_array) else {
-        return vec![];
-    };
-    checks
-        .iter()
-        .filter(|c| c.get("pass").and_then(Value::as_bool) == Some(false))
-        .filter_map(|c| c.get("msg").and_then(Value::as_str).map(str::to_string))
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use platform::{FixedItems, ItemTerms, ManualClock, NewPic, Submission};
     use serde_json::json;
+    use std::sync::Arc;
 
-    #[test]
-    fn reasons_come_from_failed_checks() {
-        let r = json!({"pass": false, "checks": [
-            {"rule": "a", "pass": true, "msg": "ok"},
-            {"rule": "b", "pass": false, "msg": "头部过小"},
-            {"rule": "c", "pass": false, "msg": "眼睛位置过高"}]});
-        assert_eq!(failed_checks(&r), ["头部过小", "眼睛位置过高"]);
-        assert!(failed_checks(&json!(null)).is_empty());
+    #[tokio::test]
+    async fn a_forced_ending_wins_over_the_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = FixedItems::new().with(
+            1,
+            ItemTerms {
+                price_fen: 700,
+                print_price_fen: None,
+            },
+        );
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let p = Platform::open_embedded(dir.path(), Default::default(), Arc::new(items))
+            .await
+            .unwrap()
+            .with_clock(clock.clone());
+        let app = p
+            .create_app(platform::NewApp {
+                name: "S".into(),
+                sandbox: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .app;
+        let failing = json!({"pass": false, "checks": [{"pass": false, "msg": "头部过小"}]});
+        let mut orders = vec![];
+        for _ in 0..2 {
+            let photos = vec![(
+                "white".to_string(),
+                bytes::Bytes::from_static(&[0xFF, 0xD8, 0xFF]),
+            )];
+            let pic = p
+                .store_pic(
+                    &app,
+                    NewPic {
+                        item_id: 1,
+                        photos,
+                        checks: failing.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let sub = Submission {
+                pic_id: pic.pic_id,
+                notice_url: "https://x.example/".into(),
+                params: json!({}),
+                is_print: false,
+                print_param: None,
+            };
+            orders.push(p.submit(&app, sub).await.unwrap().order_no);
+        }
+        let sandbox = Sandbox::default();
+        sandbox.set_outcome(&orders[0], Outcome::Complete);
+        let delay = TimeDelta::seconds(5);
+        for _ in 0..2 {
+            clock.advance(TimeDelta::seconds(6));
+            sandbox.sweep(&p, delay).await.unwrap();
+        }
+        let forced = p.order(&orders[0]).await.unwrap();
+        let by_checks = p.order(&orders[1]).await.unwrap();
+        assert_eq!(forced.status, OrderStatus::Completed);
+        assert_eq!(by_checks.status, OrderStatus::Rejected);
+        assert_eq!(by_checks.reject_msg.as_deref(), Some("头部过小"));
+        assert!(sandbox.lock().is_empty());
     }
 }
