@@ -1,40 +1,37 @@
 //! Contact sheet of every test portrait made into three specs and two colours:
 //! `cargo run --release -p engine --example gallery -- ../shared/testdata/portraits docs/gallery.png`
-//! Specs are given inline (px and bands from the catalogue) so the engine needs no catalogue.
+//! The driving licence is shown on blue too, though the standard wants white, to show edges.
 
 use engine::{Background, Band, Engine, MakeOptions, PhotoSpec};
 use image::{Rgb, RgbImage};
 use std::path::PathBuf;
 
-fn spec(
-    slug: &str,
-    w: u32,
-    h: u32,
-    mm: (f32, f32),
-    dpi: u32,
-    bands: [(f32, f32); 3],
-    colors: &[(&str, [u8; 3])],
-) -> PhotoSpec {
-    let b = |(a, z): (f32, f32)| Band::new(a, z);
+/// The engine's view of a catalogue spec (the platform's `photo_spec` does the same).
+fn spec(slug: &str) -> PhotoSpec {
+    let s = catalogue::Catalogue::builtin()
+        .find(slug)
+        .expect("spec in the catalogue");
+    let band = |b: catalogue::Band| Band::new(b.min, b.max);
     PhotoSpec {
-        slug: slug.into(),
-        width_px: w,
-        height_px: h,
-        dpi,
-        width_mm: mm.0,
-        height_mm: mm.1,
-        colors: colors
+        slug: s.slug.clone(),
+        width_px: s.width_px,
+        height_px: s.height_px,
+        dpi: s.dpi,
+        width_mm: s.width_mm,
+        height_mm: s.height_mm,
+        colors: s
+            .colors
             .iter()
-            .map(|(n, rgb)| Background {
-                name: (*n).into(),
-                rgb: *rgb,
+            .map(|c| Background {
+                name: c.name.clone(),
+                rgb: c.rgb,
             })
             .collect(),
-        head_height: b(bands[0]),
-        crown_gap: b(bands[1]),
-        eye_line: b(bands[2]),
-        face_width: None,
-        file_size_kb: Band::new(10.0, 60.0),
+        head_height: band(s.head_height),
+        crown_gap: band(s.crown_gap),
+        eye_line: band(s.eye_line),
+        face_width: s.face_width.map(band),
+        file_size_kb: band(s.kb_target()),
     }
 }
 
@@ -46,38 +43,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let out = PathBuf::from(args.next().unwrap_or_else(|| "docs/gallery.png".into()));
     let engine = Engine::load(&engine::vision::Models::default_dir())?;
-    let specs = [
-        spec(
-            "cn-driving-licence",
-            260,
-            378,
-            (22.0, 32.0),
-            300,
-            [(224.0, 260.0), (10.0, 20.0), (100.0, 163.0)],
-            &[("white", [255, 255, 255]), ("blue", [0x43, 0x8E, 0xDB])],
-        ),
-        spec(
-            "cn-passport",
-            354,
-            472,
-            (33.0, 48.0),
-            300,
-            [(275.0, 325.0), (20.0, 45.0), (150.0, 215.0)],
-            &[
-                ("white", [255, 255, 255]),
-                ("light_blue", [0x80, 0xCF, 0xFF]),
-            ],
-        ),
-        spec(
-            "size-1-inch",
-            295,
-            413,
-            (25.0, 35.0),
-            300,
-            [(248.0, 322.0), (21.0, 58.0), (149.0, 215.0)],
-            &[("blue", [0x43, 0x8E, 0xDB]), ("red", [0xFF, 0, 0])],
-        ),
+    // Three specs, two colours each.
+    let mut specs = [
+        spec("cn-driving-licence"),
+        spec("cn-passport"),
+        spec("size-1-inch"),
     ];
+    specs[0].colors = vec![
+        Background {
+            name: "white".into(),
+            rgb: [255; 3],
+        },
+        Background {
+            name: "blue".into(),
+            rgb: [0x43, 0x8E, 0xDB],
+        },
+    ];
+    specs[1].colors.truncate(2);
+    specs[2].colors.retain(|c| c.name != "white");
     let mut files: Vec<_> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
