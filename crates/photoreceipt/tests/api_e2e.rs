@@ -577,6 +577,18 @@ fn submit_refusals_have_their_codes() {
             bad,
         );
     }
+    for internal in [
+        "http://127.0.0.1:9/cb",
+        "http://10.1.2.3/cb",
+        "http://[::1]/cb",
+    ] {
+        let v = mine(&[
+            ("pic_id", &pic),
+            ("notice_url", internal),
+            ("param", &param),
+        ]);
+        assert_code(&v, 4004, internal);
+    }
     assert_code(
         &mine(&[
             ("pic_id", "123456789012"),

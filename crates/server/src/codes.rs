@@ -134,6 +134,7 @@ pub mod code {
     pub const NOTICE_URL_INVALID: u32 = 4001;
     pub const PRINT_UNAVAILABLE: u32 = 4002;
     pub const PRINT_PARAM_INVALID: u32 = 4003;
+    pub const NOTICE_URL_REFUSED: u32 = 4004;
     pub const ORDER_NOT_FOUND: u32 = 5001;
     pub const WRONG_STATE: u32 = 5002;
     pub const INSUFFICIENT_BALANCE: u32 = 6001;
@@ -292,6 +293,12 @@ impl From<&PlatformError> for ApiError {
                 code::NOTICE_URL_INVALID,
                 "notice_url 必须是 http 或 https 地址",
                 "notice_url must be an absolute http or https URL",
+            )
+            .with_field("notice_url"),
+            P::NoticeUrlRefused(_) => ApiError::new(
+                code::NOTICE_URL_REFUSED,
+                "notice_url 指向内网地址，不允许回调",
+                "notice_url points at an internal address; callbacks cannot go there",
             )
             .with_field("notice_url"),
             P::ItemUnknown(id) => ApiError::new(
