@@ -60,7 +60,7 @@ pub struct ServeArgs {
     /// How long a make waits for a worker before answering "busy" [default: 20s].
     #[arg(long, env = "PHOTORECEIPT_MAKE_QUEUE_TIMEOUT", value_name = "DURATION")]
     pub make_queue_timeout: Option<String>,
-    /// Requests per second per app; 0 turns the limit off [default: 200].
+    /// Requests per second per app; 0 turns the limit off [default: 1000].
     #[arg(long, env = "PHOTORECEIPT_RATE_LIMIT", value_name = "N")]
     pub rate_limit: Option<f64>,
     /// Burst size of the per-app rate limit [default: 2 × rate limit].
@@ -142,7 +142,7 @@ impl Config {
         let listen: SocketAddr = listen_text.parse().with_context(|| {
             format!("--listen: `{listen_text}` is not an address like 127.0.0.1:8080")
         })?;
-        let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(200.0);
+        let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(1000.0);
         let config = Config {
             listen,
             data_dir: args

@@ -43,8 +43,8 @@ impl Default for ServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             make_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             make_queue_timeout: Duration::from_secs(20),
-            rate_limit: 200.0,
-            rate_burst: 400.0,
+            rate_limit: 1000.0,
+            rate_burst: 2000.0,
             sandbox_delay: Duration::from_secs(10),
             retention_every: Duration::from_secs(3600),
         }
