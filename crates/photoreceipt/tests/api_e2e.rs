@@ -929,22 +929,29 @@ fn catalogue_account_openapi_and_health() {
 }
 
 #[test]
-fn sigterm_finishes_the_request_in_flight() {
-    let mut s = Server::start(&[]);
+fn sigterm_finishes_the_requests_in_flight() {
+    // One worker and three makes: the last one is still queued when SIGTERM comes.
+    let mut s = Server::start(&["--make-workers", "1", "--make-queue-timeout", "60s"]);
     let (_, key) = s.create_app("Shop", "0", false);
     let image = b64(&testdata("portraits/biden.jpg"));
-    let url = s.url("/receipt/make");
-    let make = std::thread::spawn(move || {
-        let resp = ureq::post(&url)
-            .send_form(&[("key", &key), ("item_id", PASSPORT), ("image", &image)])
-            .expect("answer");
-        resp.into_json::<Value>().expect("json")
-    });
-    std::thread::sleep(Duration::from_millis(60));
+    let makes: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, key, image) = (s.url("/receipt/make"), key.clone(), image.clone());
+            std::thread::spawn(move || {
+                let resp = ureq::post(&url)
+                    .send_form(&[("key", &key), ("item_id", PASSPORT), ("image", &image)])
+                    .expect("answer");
+                resp.into_json::<Value>().expect("json")
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(150));
     let status = s
-        .terminate(Duration::from_secs(30))
+        .terminate(Duration::from_secs(60))
         .expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
-    let v = make.join().expect("thread");
-    assert_eq!(code(&v), 0, "the make in flight was answered: {v}");
+    for m in makes {
+        let v = m.join().expect("thread");
+        assert_eq!(code(&v), 0, "a make in flight was answered: {v}");
+    }
 }
