@@ -31,6 +31,9 @@ pub enum PlatformError {
     InsufficientBalance { available_fen: i64, price_fen: i64 },
     #[error("notice_url must be an http or https URL: {0}")]
     InvalidNoticeUrl(String),
+    /// The SSRF guard: the notice_url points at an internal address.
+    #[error("notice_url refused: {0}")]
+    NoticeUrlRefused(String),
     #[error("item {0} is unknown or takes no receipt orders")]
     ItemUnknown(i64),
     #[error("print-and-mail is not offered for item {0}")]

@@ -26,7 +26,8 @@ pub use bytes::Bytes;
 pub use app::{App, CallbackFormat, IssuedKey, NewApp};
 pub use blob::{BlobStore, ObjectBlobStore};
 pub use callback::{
-    AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackPayload, CallbackState,
+    AttemptOutcome, Callback, CallbackAttempt, CallbackClaim, CallbackFilter, CallbackPayload,
+    CallbackPolicy, CallbackState, RetrySchedule, Worker, WorkerConfig,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{PlatformError, Result};

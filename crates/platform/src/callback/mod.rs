@@ -1,4 +1,20 @@
 //! The callback outbox: one row per status change, delivered at least once by a worker.
+//!
+//! - [`worker::Worker`] claims due rows with a lease and delivers them ([`delivery`]),
+//!   retrying on [`schedule::RetrySchedule`];
+//! - [`signature`] signs them (Standard Webhooks) and has the merchant's [`verify`];
+//! - [`ssrf`] keeps them away from internal addresses.
+
+pub mod delivery;
+pub mod schedule;
+pub mod signature;
+pub mod ssrf;
+pub mod worker;
+
+pub use schedule::RetrySchedule;
+pub use signature::{verify, verify_sign, VerifyError};
+pub use ssrf::{CallbackPolicy, SsrfError};
+pub use worker::{UrlSignerFn, Worker, WorkerConfig, WorkerReport};
 
 use chrono::{DateTime, Utc};
 use rand::distr::{Alphanumeric, SampleString};
@@ -166,6 +182,27 @@ pub struct CallbackFilter {
     pub state: Option<CallbackState>,
     /// 0 means the default, 100.
     pub limit: u32,
+}
+
+/// What a worker claims from the outbox.
+#[derive(Debug, Clone)]
+pub struct CallbackClaim {
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    pub limit: u32,
+    /// At most this many for one destination ([`target`]); 0: no limit.
+    pub per_target: u32,
+    /// Destinations this worker already has enough of in flight: none of theirs is claimed.
+    pub skip_targets: Vec<String>,
+}
+
+/// The destination of a notice_url: `host:port`, lower-case (the URL's own text when it
+/// does not parse). Deliveries in flight are limited per destination.
+pub fn target(notice_url: &str) -> String {
+    match ssrf::host_port(notice_url) {
+        Ok((host, port)) => format!("{}:{port}", host.to_ascii_lowercase()),
+        Err(_) => notice_url.to_string(),
+    }
 }
 
 /// `msg_` + 24 base62 characters.

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::callback::{
-    AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackState, NewCallback,
+    AttemptOutcome, Callback, CallbackAttempt, CallbackClaim, CallbackFilter, CallbackState,
+    NewCallback,
 };
 use crate::error::Result;
 use crate::ledger::{LedgerEntry, LedgerKind};
@@ -78,6 +79,15 @@ pub trait Repo: Send + Sync {
         sign: &str,
     ) -> Result<bool>;
     async fn set_app_disabled(&self, app_id: i64, disabled: bool) -> Result<bool>;
+    /// Replaces the webhook secret; `prev` keeps signing until `prev_until` (rotation).
+    /// False if no such app.
+    async fn set_app_webhook_secret(
+        &self,
+        app_id: i64,
+        secret: &str,
+        prev: Option<&str>,
+        prev_until: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
     /// Moves the balance and writes the ledger row, atomically.
     async fn credit(&self, credit: &Credit) -> Result<LedgerEntry>;
     /// Newest first.
@@ -133,15 +143,12 @@ pub trait Repo: Send + Sync {
     ) -> Result<bool>;
 
     // ---- the callback outbox
-    /// Claims up to `limit` due callbacks: pending and due, or delivering with an expired
-    /// lease; only the oldest unfinished one of each order (so an order's callbacks go out
-    /// in order). They become `delivering` until `lease_until`.
-    async fn claim_due_callbacks(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Callback>>;
+    /// Claims up to `claim.limit` due callbacks, oldest due first: pending and due, or
+    /// delivering with an expired lease; only the oldest unfinished one of each order (so an
+    /// order's callbacks go out in order); at most `claim.per_target` per destination and
+    /// none for `claim.skip_targets`. They become `delivering` until `claim.lease_until`.
+    /// SQLite relies on its single writer; PostgreSQL will use `FOR UPDATE SKIP LOCKED`.
+    async fn claim_due_callbacks(&self, claim: &CallbackClaim) -> Result<Vec<Callback>>;
     /// Writes the attempt and counts it on the callback; with an outcome, also moves the
     /// callback (from pending or delivering only), all in one transaction.
     async fn record_attempt(

@@ -16,7 +16,8 @@ use std::time::Duration;
 use super::{Credit, NewOrder, Repo, Transition};
 use crate::app::{App, CallbackFormat};
 use crate::callback::{
-    AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackState, NewCallback,
+    self, AttemptOutcome, Callback, CallbackAttempt, CallbackClaim, CallbackFilter, CallbackState,
+    NewCallback,
 };
 use crate::error::{PlatformError, Result};
 use crate::ledger::{LedgerEntry, LedgerKind};
@@ -371,15 +372,17 @@ async fn insert_event(tx: &mut Tx, e: &OrderEvent) -> Result<()> {
 
 async fn insert_callback(tx: &mut Tx, o: &Order, c: &NewCallback, at: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO callbacks (webhook_id, order_no, app_id, status, notice_url, payload,
-                                state, attempts, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+        "INSERT INTO callbacks (webhook_id, order_no, app_id, status, notice_url, target,
+                                payload, state, attempts, next_attempt_at, created_at,
+                                updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
     )
     .bind(&c.webhook_id)
     .bind(&o.order_no)
     .bind(o.app_id)
     .bind(c.payload.status)
     .bind(&c.notice_url)
+    .bind(callback::target(&c.notice_url))
     .bind(json_text(&c.payload)?)
     .bind(at)
     .bind(at)
@@ -614,6 +617,26 @@ impl Repo for SqliteRepo {
             .bind(app_id)
             .execute(&self.writer)
             .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_app_webhook_secret(
+        &self,
+        app_id: i64,
+        secret: &str,
+        prev: Option<&str>,
+        prev_until: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE apps SET webhook_secret = ?, prev_webhook_secret = ?,
+                prev_webhook_secret_until = ? WHERE app_id = ?",
+        )
+        .bind(secret)
+        .bind(prev)
+        .bind(opt_ms(prev_until))
+        .bind(app_id)
+        .execute(&self.writer)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -881,30 +904,24 @@ impl Repo for SqliteRepo {
         Ok(true)
     }
 
-    async fn claim_due_callbacks(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        n: u32,
-    ) -> Result<Vec<Callback>> {
+    async fn claim_due_callbacks(&self, claim: &CallbackClaim) -> Result<Vec<Callback>> {
+        let sql = claim_sql(claim.skip_targets.len());
+        let per_target = if claim.per_target == 0 {
+            claim.limit
+        } else {
+            claim.per_target
+        };
+        let mut q = sqlx::query(&sql)
+            .bind(ms(claim.lease_until))
+            .bind(ms(claim.now))
+            .bind(limit(claim.limit))
+            .bind(limit(claim.limit).saturating_mul(8).clamp(64, 4096))
+            .bind(i64::from(per_target.max(1)));
+        for t in &claim.skip_targets {
+            q = q.bind(t);
+        }
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(
-            "UPDATE callbacks SET state = 'delivering', lease_until = ?1, updated_at = ?2
-             WHERE id IN (
-                SELECT c.id FROM callbacks c
-                WHERE ((c.state = 'pending' AND c.next_attempt_at <= ?2)
-                       OR (c.state = 'delivering' AND c.lease_until <= ?2))
-                  AND NOT EXISTS (SELECT 1 FROM callbacks p
-                                  WHERE p.order_no = c.order_no AND p.id < c.id
-                                    AND p.state IN ('pending', 'delivering'))
-                ORDER BY c.next_attempt_at, c.id LIMIT ?3)
-             RETURNING *",
-        )
-        .bind(ms(lease_until))
-        .bind(ms(now))
-        .bind(limit(n))
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = q.fetch_all(&mut *tx).await?;
         tx.commit().await?;
         let mut claimed = rows.iter().map(callback_row).collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|c| c.id);
@@ -990,6 +1007,44 @@ impl Repo for SqliteRepo {
             .await?;
         rows.iter().map(attempt_row).collect()
     }
+}
+
+/// The claim: the oldest due rows (at most ?4 looked at, none of a skipped target, none
+/// behind an unfinished older callback of the same order), at most ?5 per target, ?3 in all.
+/// ?1 lease_until, ?2 now, ?6… the skipped targets.
+fn claim_sql(skipped: usize) -> String {
+    let skip = if skipped == 0 {
+        String::new()
+    } else {
+        let list: Vec<String> = (0..skipped).map(|i| format!("?{}", i + 6)).collect();
+        format!(
+            "AND COALESCE(c.target, c.notice_url) NOT IN ({})",
+            list.join(", ")
+        )
+    };
+    format!(
+        "UPDATE callbacks SET state = 'delivering', lease_until = ?1, updated_at = ?2
+         WHERE id IN (
+            SELECT id FROM (
+                SELECT d.id, d.next_attempt_at,
+                       ROW_NUMBER() OVER (PARTITION BY d.dest
+                                          ORDER BY d.next_attempt_at, d.id) AS nth
+                FROM (
+                    SELECT c.id, c.next_attempt_at,
+                           COALESCE(c.target, c.notice_url) AS dest
+                    FROM callbacks c
+                    WHERE ((c.state = 'pending' AND c.next_attempt_at <= ?2)
+                           OR (c.state = 'delivering' AND c.lease_until <= ?2))
+                      AND NOT EXISTS (SELECT 1 FROM callbacks p
+                                      WHERE p.order_no = c.order_no AND p.id < c.id
+                                        AND p.state IN ('pending', 'delivering'))
+                      {skip}
+                    ORDER BY c.next_attempt_at, c.id LIMIT ?4
+                ) d
+            ) WHERE nth <= ?5
+            ORDER BY next_attempt_at, id LIMIT ?3)
+         RETURNING *"
+    )
 }
 
 /// Status codes to bind for `IN (...)`; an empty list binds one impossible code.

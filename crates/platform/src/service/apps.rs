@@ -1,5 +1,6 @@
 //! Apps, keys, balance.
 
+use chrono::TimeDelta;
 use serde::Serialize;
 
 use super::Platform;
@@ -135,6 +136,30 @@ impl Platform {
             },
             key,
         })
+    }
+
+    /// Replaces the webhook secret. The old one keeps signing beside it (two signatures in
+    /// `webhook-signature`) for `overlap`, so merchants can switch without losing a callback;
+    /// a zero overlap drops it at once.
+    pub async fn rotate_webhook_secret(&self, app_id: i64, overlap: TimeDelta) -> Result<App> {
+        let app = self.app(app_id).await?;
+        let secret = app::new_webhook_secret();
+        let keep = overlap > TimeDelta::zero();
+        let prev_until = keep.then(|| self.now() + overlap);
+        let prev = keep.then_some(app.webhook_secret.as_str());
+        if !self
+            .repo
+            .set_app_webhook_secret(app_id, &secret, prev, prev_until)
+            .await?
+        {
+            return Err(PlatformError::AppNotFound(app_id));
+        }
+        tracing::info!(
+            app_id,
+            overlap_s = overlap.num_seconds(),
+            "webhook secret rotated"
+        );
+        self.app(app_id).await
     }
 
     /// Disables (or re-enables) an app: its key is refused; its orders still move.

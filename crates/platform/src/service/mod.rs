@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::blob::{BlobStore, ObjectBlobStore};
+use crate::callback::CallbackPolicy;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::items::Items;
@@ -37,6 +38,9 @@ pub struct Settings {
     pub pic_grace: TimeDelta,
     /// Photos and personal params of finished orders are deleted after this. Default 30 days.
     pub retention: TimeDelta,
+    /// Where callbacks may go: public addresses plus an allow-list (`--callback-allow-cidr`).
+    /// Checked at submit and at every delivery.
+    pub callbacks: CallbackPolicy,
 }
 
 impl Default for Settings {
@@ -45,6 +49,7 @@ impl Default for Settings {
             pic_ttl: TimeDelta::minutes(50),
             pic_grace: TimeDelta::hours(1),
             retention: TimeDelta::days(30),
+            callbacks: CallbackPolicy::default(),
         }
     }
 }

@@ -13,7 +13,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use super::Platform;
 use crate::app::App;
 use crate::blob::image_ext;
-use crate::callback::{new_webhook_id, CallbackPayload, NewCallback};
+use crate::callback::{new_webhook_id, CallbackPayload, NewCallback, SsrfError};
 use crate::error::{PlatformError, Result};
 use crate::items::{check_print_param, ParamFile};
 use crate::order::{
@@ -246,6 +246,7 @@ impl Platform {
 
     async fn check_submission(&self, app: &App, sub: &Submission) -> Result<Checked> {
         let notice_url = check_notice_url(&sub.notice_url)?;
+        self.check_notice_target(&notice_url).await?;
         let pic = self.pic(app, sub.pic_id.trim()).await?;
         if pic.expires_at <= self.now() {
             return Err(PlatformError::PicExpired(pic.pic_id));
@@ -278,6 +279,25 @@ impl Platform {
             print_param,
             price_fen: terms.price_fen + print_fen,
         })
+    }
+
+    /// The SSRF guard at submit: a notice_url whose host is, or resolves only to, an
+    /// internal address is refused. A name that does not resolve now is accepted (DNS may be
+    /// down); the worker checks again at every delivery.
+    async fn check_notice_target(&self, notice_url: &str) -> Result<()> {
+        match self.settings.callbacks.check_url(notice_url).await {
+            Ok(_) => Ok(()),
+            Err(e @ SsrfError::Forbidden { .. }) => {
+                Err(PlatformError::NoticeUrlRefused(e.to_string()))
+            }
+            Err(SsrfError::BadUrl(_) | SsrfError::BadCidr(_)) => Err(
+                PlatformError::InvalidNoticeUrl(notice_url.chars().take(200).collect()),
+            ),
+            Err(e @ SsrfError::Unresolved { .. }) => {
+                tracing::info!(error = %e, "notice_url does not resolve now; accepted");
+                Ok(())
+            }
+        }
     }
 
     async fn put_param_files(
@@ -481,7 +501,7 @@ fn new_order(
 }
 
 /// An absolute http(s) URL with a host, at most 2048 bytes. Returned trimmed.
-/// (The SSRF guard on the resolved address comes with the callback worker.)
+/// (The SSRF guard on the resolved address is [`crate::callback::CallbackPolicy`].)
 pub fn check_notice_url(raw: &str) -> Result<String> {
     let s = raw.trim();
     let bad = || PlatformError::InvalidNoticeUrl(s.chars().take(200).collect());

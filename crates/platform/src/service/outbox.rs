@@ -3,7 +3,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Platform;
-use crate::callback::{AttemptOutcome, Callback, CallbackAttempt, CallbackFilter, CallbackState};
+use crate::callback::{
+    AttemptOutcome, Callback, CallbackAttempt, CallbackClaim, CallbackFilter, CallbackState,
+};
 use crate::error::{PlatformError, Result};
 
 impl Platform {
@@ -16,7 +18,19 @@ impl Platform {
         lease: TimeDelta,
         limit: u32,
     ) -> Result<Vec<Callback>> {
-        self.repo.claim_due_callbacks(now, now + lease, limit).await
+        let claim = CallbackClaim {
+            now,
+            lease_until: now + lease,
+            limit,
+            per_target: 0,
+            skip_targets: Vec::new(),
+        };
+        self.repo.claim_due_callbacks(&claim).await
+    }
+
+    /// [`Self::claim_due_callbacks`] with limits per destination, for the worker.
+    pub async fn claim_callbacks(&self, claim: &CallbackClaim) -> Result<Vec<Callback>> {
+        self.repo.claim_due_callbacks(claim).await
     }
 
     /// Records one delivery attempt and counts it.
