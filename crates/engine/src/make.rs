@@ -111,14 +111,20 @@ impl Engine {
         }
         let rect = crop_rect(&framing, &head, spec);
         refuse_cuts(&rect, &work.image, &mask, region, &head)?;
+        let stage = tracing::debug_span!("crop").entered();
         let crop = raster::crop_rotate_resize(&work.image, &rect, spec.width_px, spec.height_px)?;
         let rgb = tone(crop.image, &opts.adjust);
         let coarse = coarse_alpha(&mask, region, &framing, &head, spec);
+        drop(stage);
         let mesh_out = to_output(&mesh, &head, &framing);
         let hints = matte_hints(&mesh_out, framing.crown_gap);
+        let stage = tracing::debug_span!("matte").entered();
         let alpha =
             matte::refine_with_hints(&rgb, &coarse, &hints, &matte::MatteOptions::default())?;
-        let fg = matte::estimate_foreground(&rgb, &alpha)?;
+        drop(stage);
+        let fg = tracing::debug_span!("foreground")
+            .in_scope(|| matte::estimate_foreground(&rgb, &alpha))?;
+        let stage = tracing::debug_span!("checks").entered();
         let measurements = measure(&alpha, &mesh_out, &head, &framing, spec, full_scale);
         let report = checks::report(checks::Inputs {
             spec,
@@ -128,6 +134,8 @@ impl Engine {
             measurements,
             faces_found: faces,
         });
+        drop(stage);
+        let stage = tracing::debug_span!("encode").entered();
         let mut photos = Vec::with_capacity(colors.len());
         let mut first: Option<RgbImage> = None;
         for color in colors {
@@ -145,11 +153,14 @@ impl Engine {
             });
             first.get_or_insert(out);
         }
+        drop(stage);
         let png = if opts.png {
+            let _stage = tracing::debug_span!("png").entered();
             Some(encode::encode_png_rgba(&fg, &alpha, spec.dpi)?)
         } else {
             None
         };
+        let _stage = tracing::debug_span!("sheets").entered();
         let sheets = match first {
             Some(photo) if !opts.sheets.is_empty() => print_sheets(&photo, spec, &opts.sheets)?,
             _ => vec![],
@@ -179,8 +190,10 @@ struct Subject {
 impl Engine {
     fn find_subject(&self, bytes: &[u8], spec: &PhotoSpec) -> Result<Subject, EngineError> {
         let header = intake::inspect(bytes)?;
-        let analysis = intake::decode(bytes, Some(ANALYSIS_SIDE))?;
-        let found = self.models.detect_faces(&analysis.image)?;
+        let analysis = tracing::debug_span!("decode_analysis")
+            .in_scope(|| intake::decode(bytes, Some(ANALYSIS_SIDE)))?;
+        let found = tracing::debug_span!("detect")
+            .in_scope(|| self.models.detect_faces(&analysis.image))?;
         let (face, faces) = one_face(&found)?;
         let (full_w, _) = header.upright_dims();
         let to_full = full_w as f32 / analysis.image.width().max(1) as f32;
@@ -189,11 +202,13 @@ impl Engine {
             analysis
         } else {
             intake::recycle(analysis.image);
-            intake::decode_at_scale(bytes, scale)?
+            tracing::debug_span!("decode_work")
+                .in_scope(|| intake::decode_at_scale(bytes, scale))?
         };
         let k = work.image.width() as f32 / full_w.max(1) as f32 * to_full;
         let face = scale_face(face, k);
-        let mesh = self.models.face_mesh(&work.image, &face)?;
+        let mesh =
+            tracing::debug_span!("mesh").in_scope(|| self.models.face_mesh(&work.image, &face))?;
         let roll = mesh.roll_deg();
         let mut head = Head {
             pivot: mesh.eye_center(),
@@ -208,6 +223,7 @@ impl Engine {
             width: 0.0,
         };
         let region = seg_region(&head, &mesh, spec, work.image.dimensions());
+        let stage = tracing::debug_span!("segment").entered();
         let seg_in = image::imageops::crop_imm(
             &work.image,
             region.x as u32,
@@ -217,6 +233,7 @@ impl Engine {
         )
         .to_image();
         let mask = self.models.segment(&seg_in)?;
+        drop(stage);
         let up = |i: usize| head.to_upright(mesh.at(i));
         let (chin, cheeks) = (
             up(Landmarks::CHIN),
