@@ -19,7 +19,7 @@ use std::time::Duration;
 
 /// The flags (and their environment variables). Unset ones fall back to the file, then the
 /// defaults.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct ServeArgs {
     /// A TOML file with any of the settings below (snake_case keys).
     #[arg(long, env = "PHOTORECEIPT_CONFIG", value_name = "FILE")]
@@ -69,10 +69,19 @@ pub struct ServeArgs {
     /// Where the models are [default: $PHOTORECEIPT_MODELS_DIR, ./models].
     #[arg(long, env = "PHOTORECEIPT_MODELS_DIR", value_name = "DIR")]
     pub models: Option<PathBuf>,
+    /// The secret that signs file URLs, at least 16 characters; the same on every node of a
+    /// cluster [default: a random one kept in <data-dir>/url-signing.key].
+    #[arg(
+        long,
+        env = "PHOTORECEIPT_URL_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub url_secret: Option<String>,
 }
 
 /// The TOML file: the same settings, every one optional.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
@@ -90,10 +99,12 @@ struct FileConfig {
     rate_limit: Option<f64>,
     rate_burst: Option<f64>,
     models: Option<PathBuf>,
+    url_secret: Option<String>,
 }
 
 /// The resolved settings.
-#[derive(Debug, Clone)]
+/// No `Debug`: it holds the URL secret.
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -111,6 +122,7 @@ pub struct Config {
     pub rate_limit: f64,
     pub rate_burst: f64,
     pub models: PathBuf,
+    pub url_secret: Option<String>,
 }
 
 impl Config {
@@ -192,6 +204,7 @@ impl Config {
                 .clone()
                 .or(file.models)
                 .unwrap_or_else(engine::vision::Models::default_dir),
+            url_secret: args.url_secret.clone().or(file.url_secret),
         };
         config.check()?;
         Ok(config)
@@ -203,6 +216,9 @@ impl Config {
             if !ok {
                 bail!("--public-url: `{url}` is not an http(s) URL");
             }
+        }
+        if self.url_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            bail!("--url-secret must be at least 16 characters");
         }
         if self.make_workers == 0 {
             bail!("--make-workers must be at least 1");
@@ -277,5 +293,13 @@ mod tests {
         assert_eq!(c.sandbox_delay, Duration::from_secs(10));
         std::fs::write(&file, "colour = 1\n").unwrap();
         assert!(Config::resolve(&args).is_err(), "unknown keys are refused");
+        let short = ServeArgs {
+            url_secret: Some("short".into()),
+            ..Default::default()
+        };
+        assert!(
+            Config::resolve(&short).is_err(),
+            "a short URL secret is refused"
+        );
     }
 }
