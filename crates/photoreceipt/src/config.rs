@@ -226,7 +226,8 @@ impl Config {
         if self.max_body < 1024 {
             bail!("--max-body must be at least 1024 bytes");
         }
-        if !(self.rate_limit >= 0.0 && self.rate_burst >= 0.0) {
+        let non_negative = |v: f64| v >= 0.0; // false for NaN too
+        if !non_negative(self.rate_limit) || !non_negative(self.rate_burst) {
             bail!("--rate-limit and --rate-burst cannot be negative");
         }
         Ok(())
