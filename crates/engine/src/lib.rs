@@ -13,8 +13,10 @@ pub mod intake;
 pub mod make;
 pub mod matte;
 pub mod raster;
+pub mod receipt;
 pub mod sheet;
 pub mod spec;
+pub mod text;
 pub mod vision;
 
 pub use error::EngineError;
