@@ -66,6 +66,9 @@ pub enum AppAction {
     /// Replace an app's key at once and print the new one, once. The callback `sign`
     /// becomes md5 of the new key.
     RotateKey(IdArgs),
+    /// Replace an app's webhook secret and print the new one. The old secret keeps signing
+    /// beside it (two signatures in `webhook-signature`) for the overlap.
+    RotateSecret(RotateSecretArgs),
     /// Refuse an app's key from now on (its orders still move).
     Disable(IdArgs),
     /// Accept a disabled app's key again.
@@ -104,6 +107,16 @@ pub struct IdArgs {
 }
 
 #[derive(Args)]
+pub struct RotateSecretArgs {
+    pub app_id: i64,
+    /// How long the old secret keeps signing too; 0 drops it at once.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub overlap: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
 pub struct TopupArgs {
     pub app_id: i64,
     /// Amount in yuan (up to 2 decimals), positive.
@@ -119,6 +132,7 @@ pub fn run(cmd: AppCmd) -> anyhow::Result<ExitCode> {
             AppAction::Show(a) => show(&p, a.app_id, a.json).await,
             AppAction::Topup(a) => topup(&p, a).await,
             AppAction::RotateKey(a) => rotate(&p, a).await,
+            AppAction::RotateSecret(a) => rotate_secret(&p, a).await,
             AppAction::Disable(a) => set_disabled(&p, a.app_id, true).await,
             AppAction::Enable(a) => set_disabled(&p, a.app_id, false).await,
         }?;
@@ -270,6 +284,30 @@ async fn topup(p: &Platform, a: TopupArgs) -> anyhow::Result<()> {
 async fn rotate(p: &Platform, a: IdArgs) -> anyhow::Result<()> {
     let issued = p.rotate_key(a.app_id).await?;
     print_key(&issued, a.json, "has a new key");
+    Ok(())
+}
+
+async fn rotate_secret(p: &Platform, a: RotateSecretArgs) -> anyhow::Result<()> {
+    let overlap = crate::config::parse_duration(&a.overlap)
+        .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+        .with_context(|| format!("--overlap: `{}` is not a duration (e.g. 24h)", a.overlap))?;
+    let app = p.rotate_webhook_secret(a.app_id, overlap).await?;
+    let until = app.prev_webhook_secret_until;
+    if a.json {
+        let v = json!({"app_id": app.app_id, "webhook_secret": app.webhook_secret,
+                       "previous_valid_until": until});
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "app {} \"{}\" has a new webhook secret",
+        app.app_id, app.name
+    );
+    println!("webhook secret: {}", app.webhook_secret);
+    match until {
+        Some(t) => println!("The previous secret also signs until {}.", t.to_rfc3339()),
+        None => println!("The previous secret no longer signs."),
+    }
     Ok(())
 }
 

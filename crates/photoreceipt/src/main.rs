@@ -1,6 +1,7 @@
 //! `photoreceipt`: one binary with subcommands.
 
 mod app;
+mod callback;
 mod config;
 mod order;
 mod photo;
@@ -32,6 +33,8 @@ enum Command {
     Order(order::OrderCmd),
     /// Run the merchant API and the background jobs.
     Serve(serve::ServeCmd),
+    /// Callbacks to merchants: list, show attempts, redeliver; run the delivery worker.
+    Callback(callback::CallbackCmd),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Order(cmd) => order::run(cmd),
         Command::Photo(cmd) => photo::run(cmd),
         Command::Serve(cmd) => serve::run(cmd),
+        Command::Callback(cmd) => callback::run(cmd),
     };
     match result {
         Ok(code) => code,

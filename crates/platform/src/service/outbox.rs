@@ -84,11 +84,7 @@ impl Platform {
             .repo
             .set_callback_state(id, CallbackState::Pending, Some(now), &from, now)
             .await?;
-        let cb = self
-            .repo
-            .callback(id)
-            .await?
-            .ok_or_else(|| PlatformError::Invalid(format!("no callback {id}")))?;
+        let cb = self.callback(id).await?;
         if !moved {
             return Err(PlatformError::Invalid(format!(
                 "callback {id} is {}; only failed or succeeded ones can be redelivered",
@@ -97,6 +93,14 @@ impl Platform {
         }
         tracing::info!(id, order_no = %cb.order_no, "callback redelivery queued");
         Ok(cb)
+    }
+
+    /// One callback; `Invalid` if there is none.
+    pub async fn callback(&self, id: i64) -> Result<Callback> {
+        self.repo
+            .callback(id)
+            .await?
+            .ok_or_else(|| PlatformError::Invalid(format!("no callback {id}")))
     }
 
     pub async fn callbacks(&self, filter: &CallbackFilter) -> Result<Vec<Callback>> {

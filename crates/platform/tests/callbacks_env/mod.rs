@@ -5,8 +5,8 @@
 use axum::body::Bytes as Body;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use platform::callback::{UrlSignerFn, Worker, WorkerConfig, WorkerReport};
+use platform::Bytes;
 use platform::{
     App, Approval, CallbackFormat, CallbackPolicy, FixedItems, ItemTerms, NewApp, NewPic, Order,
     Platform, RetrySchedule, Settings, Submission,
