@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod blob;
+pub mod calendar;
 pub mod callback;
 pub mod clock;
 pub mod error;
@@ -25,6 +26,7 @@ pub use bytes::Bytes;
 
 pub use app::{App, CallbackFormat, IssuedKey, NewApp};
 pub use blob::{BlobStore, ObjectBlobStore};
+pub use calendar::{Sla, WorkCalendar};
 pub use callback::{
     AttemptOutcome, Callback, CallbackAttempt, CallbackClaim, CallbackFilter, CallbackPayload,
     CallbackPolicy, CallbackState, RetrySchedule, Worker, WorkerConfig,

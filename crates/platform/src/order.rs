@@ -1,7 +1,7 @@
 //! Orders, their statuses (the seed's codes) and the state machine.
 
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use rand::Rng;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -281,11 +281,6 @@ impl OrderCounts {
     pub fn total(&self) -> i64 {
         self.0.iter().map(|(_, n)| n).sum()
     }
-}
-
-/// When a review is due. A placeholder for the SLA calendar: submission + 15 minutes.
-pub fn sla_due(submitted_at: DateTime<Utc>) -> DateTime<Utc> {
-    submitted_at + TimeDelta::minutes(15)
 }
 
 /// China Standard Time, the clock of order numbers and blob dates.

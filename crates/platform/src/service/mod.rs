@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::blob::{BlobStore, ObjectBlobStore};
+use crate::calendar::Sla;
 use crate::callback::CallbackPolicy;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
@@ -41,6 +42,8 @@ pub struct Settings {
     /// Where callbacks may go: public addresses plus an allow-list (`--callback-allow-cidr`).
     /// Checked at submit and at every delivery.
     pub callbacks: CallbackPolicy,
+    /// When reviews are due: working hours on Chinese working days, batches on the others.
+    pub sla: Sla,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             pic_grace: TimeDelta::hours(1),
             retention: TimeDelta::days(30),
             callbacks: CallbackPolicy::default(),
+            sla: Sla::default(),
         }
     }
 }
@@ -123,6 +127,17 @@ impl Platform {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// When an order submitted at `submitted` is due for review (the SLA).
+    pub fn sla_due(&self, submitted: DateTime<Utc>) -> DateTime<Utc> {
+        self.settings.sla.due(submitted)
+    }
+
+    /// Years the SLA needs now that have no holiday data (each is also logged once as a
+    /// warning). Non-empty means the console should say so loudly.
+    pub fn calendar_gaps(&self) -> Vec<i32> {
+        self.settings.sla.missing_years(self.now())
     }
 
     pub fn repo(&self) -> &Arc<dyn Repo> {

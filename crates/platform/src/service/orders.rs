@@ -17,8 +17,8 @@ use crate::callback::{new_webhook_id, CallbackPayload, NewCallback, SsrfError};
 use crate::error::{PlatformError, Result};
 use crate::items::{check_print_param, ParamFile};
 use crate::order::{
-    next_status, sla_due, valid_order_no, Action, Approval, Order, OrderDetail, OrderEvent,
-    OrderFilter, OrderStatus, ParamFileRef, Submission,
+    next_status, valid_order_no, Action, Approval, Order, OrderDetail, OrderEvent, OrderFilter,
+    OrderStatus, ParamFileRef, Submission,
 };
 use crate::pic::Pic;
 use crate::repo::{NewOrder, Transition};
@@ -49,7 +49,8 @@ impl Platform {
             let now = self.now();
             let order_no = self.order_nos.next(now);
             let files = self.put_param_files(&order_no, &checked.files).await?;
-            let order = new_order(app, &checked, order_no, files, now);
+            let due = self.sla_due(now);
+            let order = new_order(app, &checked, order_no, files, (now, due));
             let new = NewOrder {
                 event: event(&order, None, Action::Submit, &actor_of(app), None),
                 reserve: !app.sandbox,
@@ -85,7 +86,7 @@ impl Platform {
         order.print_param = checked.print_param;
         order.price_fen = checked.price_fen;
         order.submitted_at = ev.at;
-        order.sla_due_at = sla_due(ev.at);
+        order.sla_due_at = self.sla_due(ev.at);
         order.reviewed_at = None;
         order.reviewer = None;
         order.reject_msg = None;
@@ -471,7 +472,7 @@ fn new_order(
     c: &Checked,
     order_no: String,
     param_files: Vec<ParamFileRef>,
-    now: chrono::DateTime<chrono::Utc>,
+    (now, due): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
 ) -> Order {
     Order {
         order_no,
@@ -485,7 +486,7 @@ fn new_order(
         is_print: c.is_print,
         print_param: c.print_param.clone(),
         price_fen: c.price_fen,
-        sla_due_at: sla_due(now),
+        sla_due_at: due,
         submitted_at: now,
         updated_at: now,
         reviewed_at: None,
