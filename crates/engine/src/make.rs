@@ -7,7 +7,7 @@ use crate::geom::{Landmarks, Point, Rect};
 use crate::intake::{self, Decoded};
 use crate::raster::{self, RotRect, ROLL_SKIP_DEG};
 use crate::spec::{Background, PhotoSpec};
-use crate::vision::{Mask, Models};
+use crate::vision::{self, Models, PersonMask};
 use crate::{encode, matte, sheet, EngineError};
 use image::{GrayImage, RgbImage};
 use serde::Serialize;
@@ -98,7 +98,6 @@ impl Engine {
             head,
             faces,
             mask,
-            region,
         } = subject;
         let mut framing = frame::plan(&head, spec);
         adjust_framing(&mut framing, &opts.adjust, spec);
@@ -110,11 +109,11 @@ impl Engine {
             ));
         }
         let rect = crop_rect(&framing, &head, spec);
-        refuse_cuts(&rect, &work.image, &mask, region, &head)?;
+        refuse_cuts(&rect, &work.image, &mask, &head)?;
         let stage = tracing::debug_span!("crop").entered();
         let crop = raster::crop_rotate_resize(&work.image, &rect, spec.width_px, spec.height_px)?;
         let rgb = tone(crop.image, &opts.adjust);
-        let coarse = coarse_alpha(&mask, region, &framing, &head, spec);
+        let coarse = coarse_alpha(&mask, &framing, &head, spec);
         drop(stage);
         let mesh_out = to_output(&mesh, &head, &framing);
         let hints = matte_hints(&mesh_out, framing.crown_gap);
@@ -182,9 +181,8 @@ struct Subject {
     mesh: Landmarks,
     head: Head,
     faces: usize,
-    /// Person mask over `region` of `work`.
-    mask: Mask,
-    region: Rect,
+    /// Person mask over the likely crop of `work`, sharpened over the head.
+    mask: PersonMask,
 }
 
 impl Engine {
@@ -224,16 +222,9 @@ impl Engine {
         };
         let region = seg_region(&head, &mesh, spec, work.image.dimensions());
         let stage = tracing::debug_span!("segment").entered();
-        let seg_in = image::imageops::crop_imm(
-            &work.image,
-            region.x as u32,
-            region.y as u32,
-            region.w as u32,
-            region.h as u32,
-        )
-        .to_image();
-        let mask = self.models.segment(&seg_in)?;
+        let mut mask = self.models.segment_person(&work.image, region)?;
         drop(stage);
+        let dims = work.image.dimensions();
         let up = |i: usize| head.to_upright(mesh.at(i));
         let (chin, cheeks) = (
             up(Landmarks::CHIN),
@@ -241,15 +232,20 @@ impl Engine {
         );
         head.chin_y = chin.y;
         head.center_x = cheeks / 4.0 + chin.x / 2.0;
-        head.crown_y = find_crown(&mask, region, &head, &mesh, work.image.dimensions())?;
-        head.width = head_width(&mask, region, &head, &mesh, work.image.dimensions());
+        // Framing is measured on the body pass; the head pass only sharpens the alpha.
+        head.crown_y = find_crown(&mask, &head, &mesh, dims)?;
+        head.width = head_width(&mask, &head, &mesh, dims);
+        let crown = head.to_source(Point::new(mesh_centre_x(&head, &mesh), head.crown_y));
+        if let Some(square) = vision::head_square(&mesh, crown, dims) {
+            let _stage = tracing::debug_span!("segment_head").entered();
+            self.models.sharpen_head(&work.image, &mut mask, square)?;
+        }
         Ok(Subject {
             work,
             mesh,
             head,
             faces,
             mask,
-            region,
         })
     }
 }
@@ -368,22 +364,23 @@ fn seg_region(head: &Head, mesh: &Landmarks, spec: &PhotoSpec, (w, h): (u32, u32
     }
 }
 
-/// The person mask at a source point: `None` outside the image, 0 outside the segmented region.
-fn mask_at(mask: &Mask, region: Rect, p: Point, (w, h): (u32, u32)) -> Option<f32> {
+/// The body pass at a source point: `None` outside the image, 0 outside the segmented region.
+fn mask_at(mask: &PersonMask, p: Point, (w, h): (u32, u32)) -> Option<f32> {
     if p.x < 0.0 || p.y < 0.0 || p.x >= w as f32 || p.y >= h as f32 {
         return None;
     }
-    let (u, v) = ((p.x - region.x) / region.w, (p.y - region.y) / region.h);
-    if !(0.0..=1.0).contains(&u) || !(0.0..=1.0).contains(&v) {
-        return Some(0.0);
-    }
-    Some(mask.sample(u, v))
+    Some(mask.body_at(p))
+}
+
+/// The middle of the face in the upright frame, from the cheeks.
+fn mesh_centre_x(head: &Head, mesh: &Landmarks) -> f32 {
+    let up = |i: usize| head.to_upright(mesh.at(i));
+    (up(Landmarks::CHEEK_RIGHT).x + up(Landmarks::CHEEK_LEFT).x) / 2.0
 }
 
 /// The crown: walking up from the forehead over the middle of the face until the mask ends.
 fn find_crown(
-    mask: &Mask,
-    region: Rect,
+    mask: &PersonMask,
     head: &Head,
     mesh: &Landmarks,
     dims: (u32, u32),
@@ -398,7 +395,7 @@ fn find_crown(
         let x = xr + (xl - xr) * (0.25 + 0.5 * c as f32 / (COLUMNS - 1) as f32);
         let mut y = start;
         loop {
-            match mask_at(mask, region, head.to_source(Point::new(x, y - step)), dims) {
+            match mask_at(mask, head.to_source(Point::new(x, y - step)), dims) {
                 Some(v) if v >= OUTLINE => y -= step,
                 Some(_) => break,
                 None => {
@@ -420,18 +417,13 @@ fn ear_level(mesh: &Landmarks, to_frame: impl Fn(Point) -> Point) -> f32 {
 }
 
 /// Head width at ear level on the source: the mask's span around the face centre.
-fn head_width(mask: &Mask, region: Rect, head: &Head, mesh: &Landmarks, dims: (u32, u32)) -> f32 {
+fn head_width(mask: &PersonMask, head: &Head, mesh: &Landmarks, dims: (u32, u32)) -> f32 {
     let y = ear_level(mesh, |p| head.to_upright(p));
     let step = (head.height() / 300.0).max(0.25);
     let walk = |dir: f32| {
         let mut x = head.center_x;
         while (x - head.center_x).abs() < head.height() {
-            match mask_at(
-                mask,
-                region,
-                head.to_source(Point::new(x + dir * step, y)),
-                dims,
-            ) {
+            match mask_at(mask, head.to_source(Point::new(x + dir * step, y)), dims) {
                 Some(v) if v >= OUTLINE => x += dir * step,
                 _ => break,
             }
@@ -480,8 +472,7 @@ fn crop_rect(f: &Framing, head: &Head, spec: &PhotoSpec) -> RotRect {
 fn refuse_cuts(
     rect: &RotRect,
     img: &RgbImage,
-    mask: &Mask,
-    region: Rect,
+    mask: &PersonMask,
     head: &Head,
 ) -> Result<(), EngineError> {
     let over = raster::overhang(rect, img.width(), img.height());
@@ -503,7 +494,7 @@ fn refuse_cuts(
         }
         let touches = (0..20).any(|k| {
             let y = chin + (bottom - chin) * k as f32 / 19.0;
-            mask_at(mask, region, Point::new(x, y), dims).unwrap_or(0.0) >= OUTLINE
+            mask_at(mask, Point::new(x, y), dims).unwrap_or(0.0) >= OUTLINE
         });
         if touches {
             return Err(unmet(
@@ -515,21 +506,21 @@ fn refuse_cuts(
     Ok(())
 }
 
-/// The model's mask resampled onto the output pixels.
-fn coarse_alpha(
-    mask: &Mask,
-    region: Rect,
-    f: &Framing,
-    head: &Head,
-    spec: &PhotoSpec,
-) -> GrayImage {
-    // Sampled on the whole image extent: outside it the person cannot be.
-    let dims = (u32::MAX, u32::MAX);
-    GrayImage::from_fn(spec.width_px, spec.height_px, |i, j| {
-        let p = f.source_of(head, i as f32 + 0.5, j as f32 + 0.5);
-        let v = mask_at(mask, region, p, dims).unwrap_or(0.0);
-        image::Luma([(v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8])
-    })
+/// The model's mask resampled onto the output pixels (the output grid is an affine image of
+/// the source, so it is walked with two step vectors).
+fn coarse_alpha(mask: &PersonMask, f: &Framing, head: &Head, spec: &PhotoSpec) -> GrayImage {
+    let origin = f.source_of(head, 0.0, 0.0);
+    let step = |i: f32, j: f32| {
+        let p = f.source_of(head, i, j);
+        Point::new(p.x - origin.x, p.y - origin.y)
+    };
+    mask.rasterize(
+        origin,
+        step(1.0, 0.0),
+        step(0.0, 1.0),
+        spec.width_px,
+        spec.height_px,
+    )
 }
 
 fn tone(mut img: RgbImage, a: &Adjust) -> RgbImage {

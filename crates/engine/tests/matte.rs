@@ -15,8 +15,8 @@
 //! Set `MATTE_DUMP=/some/dir` to write the trimaps, alphas and composites as PNGs.
 
 use engine::matte::{self, MatteHints, MatteOptions};
-use engine::vision::{Mask, Models};
-use engine::{Landmarks, Rect};
+use engine::vision::{head_square, Mask, Models, Pass, PersonMask};
+use engine::{Landmarks, Point, Rect};
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, RgbImage};
 use std::path::{Path, PathBuf};
@@ -69,6 +69,9 @@ enum Coarse {
 struct Fixture {
     rgb: RgbImage,
     reference: GrayImage,
+    /// The plain upsampled model mask (one pass over the region): the baseline.
+    plain: GrayImage,
+    /// What `refine` gets: with the real model, the pipeline's mask sharpened by a head pass.
     coarse: GrayImage,
     /// From the face mesh when the models are installed, as the pipeline does.
     hints: MatteHints,
@@ -123,34 +126,63 @@ fn fixture(case: &Case, coarse: Coarse) -> Fixture {
         oh,
         FilterType::Triangle,
     );
-    let region = seg_region(case, full.width(), full.height());
-    let (rx, ry, rw, rh) = region;
-    let mask = match coarse {
-        Coarse::Model => {
-            let input = imageops::crop_imm(&full, rx, ry, rw, rh).to_image();
-            models()
-                .expect("models")
-                .segment(&input)
-                .expect("segmentation")
-        }
-        Coarse::Simulated => {
-            simulated_mask(&imageops::crop_imm(&ref_full, rx, ry, rw, rh).to_image())
-        }
+    let (rx, ry, rw, rh) = seg_region(case, full.width(), full.height());
+    let region = Rect {
+        x: rx as f32,
+        y: ry as f32,
+        w: rw as f32,
+        h: rh as f32,
     };
-    // Output pixel centre → source point → (u, v) over the segmented region.
-    let coarse = GrayImage::from_fn(ow, oh, |i, j| {
-        let sx = x as f32 + (i as f32 + 0.5) * w as f32 / ow as f32;
-        let sy = y as f32 + (j as f32 + 0.5) * h as f32 / oh as f32;
-        let v = mask.sample((sx - rx as f32) / rw as f32, (sy - ry as f32) / rh as f32);
-        Luma([(v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8])
-    });
+    let mut mask = match coarse {
+        Coarse::Model => models()
+            .expect("models")
+            .segment_person(&full, region)
+            .expect("segmentation"),
+        Coarse::Simulated => PersonMask {
+            body: Pass {
+                mask: simulated_mask(&imageops::crop_imm(&ref_full, rx, ry, rw, rh).to_image()),
+                region,
+            },
+            head: None,
+            dims: full.dimensions(),
+        },
+    };
+    // Output pixel (i, j) centre ↔ source point, as `make` samples it.
+    let origin = Point::new(x as f32, y as f32);
+    let (ex, ey) = (
+        Point::new(w as f32 / ow as f32, 0.0),
+        Point::new(0.0, h as f32 / oh as f32),
+    );
+    let plain = mask.rasterize(origin, ex, ey, ow, oh);
+    if coarse == Coarse::Model {
+        sharpen_head(&full, &mut mask);
+    }
+    let coarse = mask.rasterize(origin, ex, ey, ow, oh);
     let hints = mesh_hints(&rgb, &coarse);
     Fixture {
         rgb,
         reference,
+        plain,
         coarse,
         hints,
     }
+}
+
+/// The pipeline's second pass: the crown found on the body pass above the forehead, then the
+/// head square around it segmented again.
+fn sharpen_head(full: &RgbImage, mask: &mut PersonMask) {
+    let models = models().expect("models");
+    let faces = models.detect_faces(full).expect("face detection");
+    let face = faces.first().expect("a face");
+    let mesh = models.face_mesh(full, face).expect("face mesh");
+    let mut crown = mesh.at(Landmarks::FOREHEAD_TOP);
+    while crown.y > 0.0 && mask.at(Point::new(crown.x, crown.y - 1.0)) >= 0.5 {
+        crown.y -= 1.0;
+    }
+    let square = head_square(&mesh, crown, full.dimensions()).expect("head square");
+    models
+        .sharpen_head(full, mask, square)
+        .expect("head segmentation");
 }
 
 /// Hair and ear hints from the face mesh on the output crop; the crown is where the coarse
@@ -222,6 +254,7 @@ fn band_error(alpha: &GrayImage, reference: &GrayImage, band: &[bool]) -> f64 {
 
 struct Scores {
     baseline: f64,
+    coarse: f64,
     guided: f64,
     refined: f64,
 }
@@ -236,14 +269,16 @@ fn score(case: &Case, coarse: Coarse) -> Scores {
     let refined = matte::refine_with_hints(&f.rgb, &f.coarse, &f.hints, &opts).expect("refine");
     dump(case, coarse, &f, &refined);
     let s = Scores {
-        baseline: band_error(&f.coarse, &f.reference, &band),
+        baseline: band_error(&f.plain, &f.reference, &band),
+        coarse: band_error(&f.coarse, &f.reference, &band),
         guided: band_error(&guided, &f.reference, &band),
         refined: band_error(&refined, &f.reference, &band),
     };
     eprintln!(
-        "{} ({coarse:?} coarse, {w}x{h}): band MAE baseline {:.4}, guided filter {:.4}, refined {:.4} ({:.2} x baseline)",
+        "{} ({coarse:?} coarse, {w}x{h}): band MAE baseline {:.4}, with head pass {:.4}, guided filter {:.4}, refined {:.4} ({:.2} x baseline)",
         case.name,
         s.baseline,
+        s.coarse,
         s.guided,
         s.refined,
         s.refined / s.baseline
@@ -317,13 +352,14 @@ fn assert_ratios(cases: &[(Case, f64)], coarse: Coarse) {
     }
 }
 
-/// The goal is half the baseline's error. With the real model it is reached nowhere yet:
-/// obama measures 0.55, biden 0.80 (IS-Net's reference draws his wispy hair as a soft haze
-/// that a sharp matte is charged for), biden at full size 0.73.
+/// The goal is half the baseline's error (the plain upsampled one-pass mask). With the real
+/// model and the head pass, obama measures 0.45; biden 0.77 (IS-Net's reference draws his
+/// wispy white hair as a soft haze well outside both passes' outline), biden at full size 0.68.
+/// A ratchet: lower these when the edges improve, never raise them.
 #[test]
 fn refine_cuts_the_edge_error_of_the_coarse_mask() {
     let limits = match best_coarse() {
-        Coarse::Model => [(OBAMA, 0.60), (BIDEN, 0.85), (BIDEN_LARGE, 0.78)],
+        Coarse::Model => [(OBAMA, 0.50), (BIDEN, 0.80), (BIDEN_LARGE, 0.72)],
         Coarse::Simulated => SIMULATED_LIMITS,
     };
     assert_ratios(&limits, best_coarse());

@@ -8,6 +8,7 @@
 
 mod detect;
 mod mesh;
+mod person;
 mod picture;
 mod runtime;
 mod segment;
@@ -20,6 +21,7 @@ use crate::{EngineError, Face, Landmarks};
 use picture::Region;
 
 pub use mesh::MeshResult;
+pub use person::{head_square, Pass, PersonMask};
 pub use segment::Mask;
 
 /// File names inside the models directory.

@@ -29,12 +29,6 @@ pub(crate) fn resize(
         .ok_or_else(|| fail("buffer size".into()))
 }
 
-/// The whole of `img` stretched to `w`×`h`.
-pub(crate) fn stretch(img: &RgbImage, w: u32, h: u32) -> Result<RgbImage, EngineError> {
-    let region = (0.0, 0.0, f64::from(img.width()), f64::from(img.height()));
-    resize(img, region, w, h)
-}
-
 /// An axis-aligned pixel region of an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Region {

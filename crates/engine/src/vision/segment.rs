@@ -88,7 +88,17 @@ impl Segmenter {
 
     /// The whole image stretched to the network's input; the mask covers the same extent.
     pub fn run(&self, img: &RgbImage) -> Result<Mask, EngineError> {
-        let input = picture::stretch(img, self.width, self.height)?;
+        let whole = (0.0, 0.0, f64::from(img.width()), f64::from(img.height()));
+        self.run_region(img, whole)
+    }
+
+    /// `(left, top, width, height)` of `img` stretched to the network's input, read in place.
+    pub fn run_region(
+        &self,
+        img: &RgbImage,
+        region: (f64, f64, f64, f64),
+    ) -> Result<Mask, EngineError> {
+        let input = picture::resize(img, region, self.width, self.height)?;
         let (h, w) = (i64::from(self.height), i64::from(self.width));
         let (shape, data) = match self.layout {
             Layout::Nhwc => ([1, h, w, 3], picture::nhwc(&input, 0.0, 1.0)),
