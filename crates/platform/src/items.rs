@@ -16,6 +16,21 @@ pub struct ItemTerms {
     pub print_price_fen: Option<i64>,
 }
 
+/// What a rendered receipt and print sheet need to know about an item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceiptTerms {
+    /// The document type, in Chinese (the spec's name).
+    pub document: String,
+    /// Days the receipt stays valid after issue.
+    pub validity_days: u32,
+    /// Whether a print sheet (`image_print`) is delivered.
+    pub print_sheet: bool,
+    /// The photo's print size and dpi, to put it 1:1 on a 300-dpi sheet.
+    pub width_mm: f32,
+    pub height_mm: f32,
+    pub dpi: u32,
+}
+
 /// A file that came inside `param` (e.g. `image_idcard`); stored as a blob, not in the row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamFile {
@@ -38,6 +53,10 @@ pub trait Items: Send + Sync {
     fn terms(&self, item_id: i64) -> Option<ItemTerms>;
     /// Validates `param` by the item's receipt rules.
     fn check_params(&self, item_id: i64, params: &Value) -> Result<CheckedParams, ParamError>;
+    /// The receipt's document type and validity; `None`: receipts are not rendered.
+    fn receipt_terms(&self, _item_id: i64) -> Option<ReceiptTerms> {
+        None
+    }
 }
 
 impl<T: Items + ?Sized> Items for &T {
@@ -47,6 +66,10 @@ impl<T: Items + ?Sized> Items for &T {
 
     fn check_params(&self, item_id: i64, params: &Value) -> Result<CheckedParams, ParamError> {
         (**self).check_params(item_id, params)
+    }
+
+    fn receipt_terms(&self, item_id: i64) -> Option<ReceiptTerms> {
+        (**self).receipt_terms(item_id)
     }
 }
 
@@ -86,11 +109,27 @@ impl Items for catalogue::Catalogue {
             files,
         })
     }
+
+    fn receipt_terms(&self, item_id: i64) -> Option<ReceiptTerms> {
+        let spec = self.get(u32::try_from(item_id).ok()?)?;
+        let rule = spec.receipt.as_ref()?;
+        Some(ReceiptTerms {
+            document: spec.name.clone(),
+            validity_days: rule.validity_days,
+            print_sheet: rule.print_sheet,
+            width_mm: spec.width_mm,
+            height_mm: spec.height_mm,
+            dpi: spec.dpi,
+        })
+    }
 }
 
 /// A fixed price list that takes any JSON object as `param`.
 #[derive(Debug, Clone, Default)]
-pub struct FixedItems(HashMap<i64, ItemTerms>);
+pub struct FixedItems {
+    terms: HashMap<i64, ItemTerms>,
+    receipts: HashMap<i64, ReceiptTerms>,
+}
 
 impl FixedItems {
     pub fn new() -> Self {
@@ -98,14 +137,20 @@ impl FixedItems {
     }
 
     pub fn with(mut self, item_id: i64, terms: ItemTerms) -> Self {
-        self.0.insert(item_id, terms);
+        self.terms.insert(item_id, terms);
+        self
+    }
+
+    /// Receipts of `item_id` are rendered with these terms.
+    pub fn with_receipt(mut self, item_id: i64, terms: ReceiptTerms) -> Self {
+        self.receipts.insert(item_id, terms);
         self
     }
 }
 
 impl Items for FixedItems {
     fn terms(&self, item_id: i64) -> Option<ItemTerms> {
-        self.0.get(&item_id).copied()
+        self.terms.get(&item_id).copied()
     }
 
     fn check_params(&self, _item_id: i64, params: &Value) -> Result<CheckedParams, ParamError> {
@@ -120,6 +165,10 @@ impl Items for FixedItems {
             }),
             _ => Err(ParamError::NotObject),
         }
+    }
+
+    fn receipt_terms(&self, item_id: i64) -> Option<ReceiptTerms> {
+        self.receipts.get(&item_id).cloned()
     }
 }
 

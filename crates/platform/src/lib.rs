@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod order;
 pub mod photo_spec;
 pub mod pic;
+pub mod receipt;
 pub mod repo;
 mod service;
 
@@ -33,13 +34,14 @@ pub use callback::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{PlatformError, Result};
-pub use items::{FixedItems, ItemTerms, Items};
+pub use items::{FixedItems, ItemTerms, Items, ReceiptTerms};
 pub use ledger::{LedgerEntry, LedgerKind};
 pub use order::{
     Action, Approval, Order, OrderCounts, OrderDetail, OrderEvent, OrderFilter, OrderStatus,
     Submission,
 };
 pub use pic::{NewPic, Pic, PicPhoto};
+pub use receipt::{ReceiptCheck, ReceiptSettings, ReceiptState};
 pub use repo::{Repo, SqliteRepo};
 pub use service::{
     check_notice_url, db_path, Platform, RetentionReport, SandboxReport, Settings, UserInfo,

@@ -117,6 +117,8 @@ pub trait Repo: Send + Sync {
     async fn order(&self, order_no: &str) -> Result<Option<Order>>;
     async fn orders(&self, filter: &OrderFilter) -> Result<Vec<Order>>;
     async fn order_events(&self, order_no: &str) -> Result<Vec<OrderEvent>>;
+    /// Orders whose receipt number is `receipt_no` (normally one).
+    async fn orders_by_receipt_no(&self, receipt_no: &str) -> Result<Vec<Order>>;
     async fn order_counts(&self, app_id: i64) -> Result<OrderCounts>;
     /// Orders of sandbox apps in `status`, last changed before `before`; oldest first.
     async fn sandbox_orders(

@@ -811,6 +811,14 @@ impl Repo for SqliteRepo {
         rows.iter().map(order_row).collect()
     }
 
+    async fn orders_by_receipt_no(&self, receipt_no: &str) -> Result<Vec<Order>> {
+        let rows = sqlx::query("SELECT * FROM orders WHERE receipt_no = ? LIMIT 100")
+            .bind(receipt_no)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(order_row).collect()
+    }
+
     async fn order_events(&self, order_no: &str) -> Result<Vec<OrderEvent>> {
         let rows = sqlx::query("SELECT * FROM order_events WHERE order_no = ? ORDER BY id")
             .bind(order_no)
@@ -1011,15 +1019,27 @@ impl Repo for SqliteRepo {
 
 /// The claim: the oldest due rows (at most ?4 looked at, none of a skipped target, none
 /// behind an unfinished older callback of the same order), at most ?5 per target, ?3 in all.
-/// ?1 lease_until, ?2 now, ?6… the skipped targets.
+/// ?1 lease_until, ?2 now, ?6… the skipped targets. Pending and lease-expired rows are two
+/// scans of `callbacks_due` in its order (its entries end with the id), so a claim stops
+/// after ?4 rows however long the backlog.
 fn claim_sql(skipped: usize) -> String {
     let skip = if skipped == 0 {
         String::new()
     } else {
         let list: Vec<String> = (0..skipped).map(|i| format!("?{}", i + 6)).collect();
+        format!("AND COALESCE(c.target, c.notice_url) NOT IN ({})", list.join(", "))
+    };
+    let due = |when: &str| {
         format!(
-            "AND COALESCE(c.target, c.notice_url) NOT IN ({})",
-            list.join(", ")
+            "SELECT * FROM (
+                SELECT c.id, c.next_attempt_at, COALESCE(c.target, c.notice_url) AS dest
+                FROM callbacks c
+                WHERE {when}
+                  AND NOT EXISTS (SELECT 1 FROM callbacks p
+                                  WHERE p.order_no = c.order_no AND p.id < c.id
+                                    AND p.state IN ('pending', 'delivering'))
+                  {skip}
+                ORDER BY c.next_attempt_at, c.id LIMIT ?4)"
         )
     };
     format!(
@@ -1029,21 +1049,12 @@ fn claim_sql(skipped: usize) -> String {
                 SELECT d.id, d.next_attempt_at,
                        ROW_NUMBER() OVER (PARTITION BY d.dest
                                           ORDER BY d.next_attempt_at, d.id) AS nth
-                FROM (
-                    SELECT c.id, c.next_attempt_at,
-                           COALESCE(c.target, c.notice_url) AS dest
-                    FROM callbacks c
-                    WHERE ((c.state = 'pending' AND c.next_attempt_at <= ?2)
-                           OR (c.state = 'delivering' AND c.lease_until <= ?2))
-                      AND NOT EXISTS (SELECT 1 FROM callbacks p
-                                      WHERE p.order_no = c.order_no AND p.id < c.id
-                                        AND p.state IN ('pending', 'delivering'))
-                      {skip}
-                    ORDER BY c.next_attempt_at, c.id LIMIT ?4
-                ) d
+                FROM ({} UNION ALL {}) d
             ) WHERE nth <= ?5
             ORDER BY next_attempt_at, id LIMIT ?3)
-         RETURNING *"
+         RETURNING *",
+        due("c.state = 'pending' AND c.next_attempt_at <= ?2"),
+        due("c.state = 'delivering' AND c.lease_until <= ?2"),
     )
 }
 

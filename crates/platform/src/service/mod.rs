@@ -4,6 +4,7 @@ mod apps;
 mod orders;
 mod outbox;
 mod pics;
+mod receipts;
 mod retention;
 mod sandbox;
 
@@ -23,6 +24,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::items::Items;
 use crate::order::OrderNoGen;
+use crate::receipt::ReceiptSettings;
 use crate::repo::{Repo, SqliteRepo};
 
 /// The SQLite file inside a data dir.
@@ -44,6 +46,8 @@ pub struct Settings {
     pub callbacks: CallbackPolicy,
     /// When reviews are due: working hours on Chinese working days, batches on the others.
     pub sla: Sla,
+    /// The rendered receipts: collection point, verification URL, font.
+    pub receipts: ReceiptSettings,
 }
 
 impl Default for Settings {
@@ -54,6 +58,7 @@ impl Default for Settings {
             retention: TimeDelta::days(30),
             callbacks: CallbackPolicy::default(),
             sla: Sla::default(),
+            receipts: ReceiptSettings::default(),
         }
     }
 }

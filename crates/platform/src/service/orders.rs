@@ -184,9 +184,15 @@ impl Platform {
 
     /// A reviewer approves (2 → 3): stores the receipt (and adjusted photo, print sheet),
     /// charges the price once (never for sandbox apps) and queues callback 3.
-    /// Without a receipt image the order's made photo stands in for it (until receipts are
-    /// rendered); without a print sheet the pic's sheet is used when there is one.
-    pub async fn approve(&self, order_no: &str, actor: &str, approval: Approval) -> Result<Order> {
+    /// Without a receipt image the platform renders one (see `render_missing_images`), and a
+    /// print sheet with the receipt number for specs that have one; if it cannot, the made
+    /// photo stands in for the receipt and the pic's sheet for the print sheet.
+    pub async fn approve(
+        &self,
+        order_no: &str,
+        actor: &str,
+        mut approval: Approval,
+    ) -> Result<Order> {
         let receipt_no = approval.receipt_no.trim().to_string();
         if receipt_no.is_empty() || receipt_no.len() > MAX_RECEIPT_NO {
             return Err(PlatformError::Invalid(format!(
@@ -198,6 +204,8 @@ impl Platform {
         let (mut order, ev) = plan(&current, Action::Approve, actor, note, self.now())?;
         let app = self.app(current.app_id).await?;
         let pic = self.repo.pic(&current.pic_id).await?;
+        self.render_missing_images(&current, pic.as_ref(), &mut approval, &receipt_no, ev.at)
+            .await?;
         let stored = self.put_approval_images(order_no, &approval).await?;
         order.receipt_no = Some(receipt_no);
         order.receipt_key = stored.receipt.clone().or_else(|| first_photo(&pic));
