@@ -446,3 +446,50 @@ async fn during_a_secret_rotation_both_secrets_sign() {
         "the replaced secret no longer signs"
     );
 }
+
+#[tokio::test]
+async fn claims_respect_per_destination_limits_skips_and_order() {
+    let env = env().await;
+    let (app, _) = env.app(CallbackFormat::Form).await;
+    let (a, b) = ("http://127.0.0.1:1/a", "http://127.0.0.2:1/b");
+    for _ in 0..4 {
+        let o = env.order(&app, a).await;
+        env.complete(&o.order_no).await; // 2 and 3: only 2 is claimable
+    }
+    for _ in 0..3 {
+        let o = env.order(&app, b).await;
+        env.p.take(&o.order_no, "r").await.expect("take");
+    }
+    let claim = |per_target: u32, skip: Vec<String>| platform::CallbackClaim {
+        now: env.p.now(),
+        lease_until: env.p.now() + TimeDelta::seconds(30),
+        limit: 100,
+        per_target,
+        skip_targets: skip,
+    };
+    let got = env
+        .p
+        .claim_callbacks(&claim(2, vec![]))
+        .await
+        .expect("claim");
+    let to = |url: &str| got.iter().filter(|c| c.notice_url == url).count();
+    assert_eq!((to(a), to(b)), (2, 2), "two per destination");
+    assert!(got.iter().all(|c| c.status == 2), "never a 3 before its 2");
+
+    let skip_a = vec![platform::callback::target(a)];
+    assert_eq!(skip_a, ["127.0.0.1:1"]);
+    let got = env
+        .p
+        .claim_callbacks(&claim(0, skip_a))
+        .await
+        .expect("claim");
+    assert_eq!(got.len(), 1, "only b's last one; a is skipped");
+    assert_eq!(got[0].notice_url, b);
+    let got = env
+        .p
+        .claim_callbacks(&claim(0, vec![]))
+        .await
+        .expect("claim");
+    assert_eq!(got.len(), 2, "a's other two status 2");
+    assert!(got.iter().all(|c| c.notice_url == a && c.status == 2));
+}

@@ -1027,7 +1027,10 @@ fn claim_sql(skipped: usize) -> String {
         String::new()
     } else {
         let list: Vec<String> = (0..skipped).map(|i| format!("?{}", i + 6)).collect();
-        format!("AND COALESCE(c.target, c.notice_url) NOT IN ({})", list.join(", "))
+        format!(
+            "AND COALESCE(c.target, c.notice_url) NOT IN ({})",
+            list.join(", ")
+        )
     };
     let due = |when: &str| {
         format!(
