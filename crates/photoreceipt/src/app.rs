@@ -31,6 +31,19 @@ where
     F: FnOnce(Platform) -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,
 {
+    with_platform_settings(data_dir, Settings::default(), f)
+}
+
+/// [`with_platform`] with the platform's settings.
+pub(crate) fn with_platform_settings<T, F, Fut>(
+    data_dir: &std::path::Path,
+    settings: Settings,
+    f: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(Platform) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -38,7 +51,7 @@ where
     rt.block_on(async {
         let catalogue = catalogue::Catalogue::try_builtin()
             .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
-        let platform = Platform::open_embedded(data_dir, Settings::default(), Arc::new(catalogue))
+        let platform = Platform::open_embedded(data_dir, settings, Arc::new(catalogue))
             .await
             .with_context(|| format!("opening the data dir {}", data_dir.display()))?;
         f(platform).await

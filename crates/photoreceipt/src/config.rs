@@ -12,9 +12,11 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
+use platform::{ReceiptSettings, Sla, WorkCalendar};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The flags (and their environment variables). Unset ones fall back to the file, then the
@@ -78,6 +80,16 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub url_secret: Option<String>,
+    /// The collection point printed on rendered receipts [default: PhotoReceipt 证件照服务].
+    #[arg(long, env = "PHOTORECEIPT_STUDIO_NAME", value_name = "NAME")]
+    pub studio_name: Option<String>,
+    /// When orders submitted on non-working days are due, China time [default:
+    /// 10:00,14:00,17:00].
+    #[arg(long, env = "PHOTORECEIPT_SLA_BATCH_TIMES", value_name = "HH:MM,...")]
+    pub sla_batch_times: Option<String>,
+    /// A holiday override file (JSON, see crates/platform/data/holidays/README.md).
+    #[arg(long, env = "PHOTORECEIPT_HOLIDAYS", value_name = "FILE")]
+    pub holidays: Option<PathBuf>,
 }
 
 /// The TOML file: the same settings, every one optional.
@@ -100,6 +112,9 @@ struct FileConfig {
     rate_burst: Option<f64>,
     models: Option<PathBuf>,
     url_secret: Option<String>,
+    studio_name: Option<String>,
+    sla_batch_times: Option<String>,
+    holidays: Option<PathBuf>,
 }
 
 /// The resolved settings.
@@ -123,6 +138,9 @@ pub struct Config {
     pub rate_burst: f64,
     pub models: PathBuf,
     pub url_secret: Option<String>,
+    pub studio_name: String,
+    pub sla_batch_times: String,
+    pub holidays: Option<PathBuf>,
 }
 
 impl Config {
@@ -205,6 +223,17 @@ impl Config {
                 .or(file.models)
                 .unwrap_or_else(engine::vision::Models::default_dir),
             url_secret: args.url_secret.clone().or(file.url_secret),
+            studio_name: args
+                .studio_name
+                .clone()
+                .or(file.studio_name)
+                .unwrap_or_else(|| platform::receipt::DEFAULT_STUDIO.into()),
+            sla_batch_times: args
+                .sla_batch_times
+                .clone()
+                .or(file.sla_batch_times)
+                .unwrap_or_else(|| "10:00,14:00,17:00".into()),
+            holidays: args.holidays.clone().or(file.holidays),
         };
         config.check()?;
         Ok(config)
@@ -226,11 +255,51 @@ impl Config {
         if self.max_body < 1024 {
             bail!("--max-body must be at least 1024 bytes");
         }
+        self.sla()?;
         let non_negative = |v: f64| v >= 0.0; // false for NaN too
         if !non_negative(self.rate_limit) || !non_negative(self.rate_burst) {
             bail!("--rate-limit and --rate-burst cannot be negative");
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The review SLA: the built-in holiday calendar (plus the override file) and the batch
+    /// times.
+    pub fn sla(&self) -> anyhow::Result<Sla> {
+        let calendar = match &self.holidays {
+            Some(path) => WorkCalendar::with_override_file(path)
+                .with_context(|| format!("--holidays {}", path.display()))?,
+            None => WorkCalendar::builtin(),
+        };
+        let times: Vec<&str> = self
+            .sla_batch_times
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        Sla::new(Arc::new(calendar))
+            .with_batch_times(&times)
+            .context("--sla-batch-times")
+    }
+}
+
+/// How receipts are rendered: the studio, the verification URL base, and the CJK font from
+/// the models dir. A missing font is logged loudly; approvals then fall back to the photo.
+pub fn receipt_settings(studio: &str, public_url: &str, models: &Path) -> ReceiptSettings {
+    let settings = ReceiptSettings {
+        studio: studio.to_string(),
+        public_url: public_url.to_string(),
+        font: None,
+    };
+    let path = models.join(engine::receipt::RECEIPT_FONT_FILE);
+    match settings.clone().with_font_file(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "receipts will not be rendered");
+            eprintln!("warning: {e}: receipts will not be rendered");
+            settings
+        }
     }
 }
 

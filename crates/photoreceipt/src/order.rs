@@ -3,12 +3,15 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use platform::ledger::fen_to_yuan;
-use platform::{Approval, Bytes, CallbackFilter, Order, OrderFilter, OrderStatus, Platform};
+use platform::{
+    Approval, Bytes, CallbackFilter, Order, OrderFilter, OrderStatus, Platform, Settings,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::app::{with_platform, DataDirArg};
+use crate::app::{with_platform_settings, DataDirArg};
+use crate::config::receipt_settings;
 
 #[derive(Args)]
 pub struct OrderCmd {
@@ -69,15 +72,52 @@ pub struct ApproveArgs {
     /// The authority's receipt number.
     #[arg(long, value_name = "X")]
     pub receipt_no: String,
-    /// The receipt image (JPEG or PNG). Without it, the made photo stands in.
+    /// The authority's receipt image (JPEG or PNG). Without it, the receipt is rendered
+    /// (the made photo stands in when the receipt font is missing).
     #[arg(long, value_name = "FILE")]
     pub receipt_image: Option<PathBuf>,
     /// The photo as adjusted by staff, sent as `image`.
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
-    /// A print-layout sheet, sent as `image_print`.
+    /// A print-layout sheet, sent as `image_print`. Without it, specs with a print sheet get
+    /// one rendered with the receipt number.
     #[arg(long, value_name = "FILE")]
     pub print_image: Option<PathBuf>,
+    #[command(flatten)]
+    pub receipts: ReceiptArgs,
+}
+
+/// How a rendered receipt looks; the same variables as `serve`.
+#[derive(Args)]
+pub struct ReceiptArgs {
+    /// Base of the verification URL in the receipt's QR code (`serve`'s public URL).
+    #[arg(
+        long,
+        env = "PHOTORECEIPT_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    pub public_url: String,
+    /// The collection point printed on the receipt.
+    #[arg(long, env = "PHOTORECEIPT_STUDIO_NAME", default_value = platform::receipt::DEFAULT_STUDIO, value_name = "NAME")]
+    pub studio_name: String,
+    /// Where the receipt font is (`wqy-microhei.ttc`) [default: $PHOTORECEIPT_MODELS_DIR, ./models].
+    #[arg(long, env = "PHOTORECEIPT_MODELS_DIR", value_name = "DIR")]
+    pub models: Option<PathBuf>,
+}
+
+impl ReceiptArgs {
+    fn settings(&self) -> Settings {
+        let models = self
+            .models
+            .clone()
+            .unwrap_or_else(engine::vision::Models::default_dir);
+        let public_url = self.public_url.trim_end_matches('/');
+        Settings {
+            receipts: receipt_settings(&self.studio_name, public_url, &models),
+            ..Settings::default()
+        }
+    }
 }
 
 #[derive(Args)]
@@ -90,7 +130,11 @@ pub struct RejectArgs {
 
 pub fn run(cmd: OrderCmd) -> anyhow::Result<ExitCode> {
     let actor = cmd.actor.clone();
-    with_platform(&cmd.data.data_dir, |p| async move {
+    let settings = match &cmd.action {
+        OrderAction::Approve(a) => a.receipts.settings(),
+        _ => Settings::default(),
+    };
+    with_platform_settings(&cmd.data.data_dir, settings, |p| async move {
         match cmd.action {
             OrderAction::List(a) => list(&p, a).await?,
             OrderAction::Show(a) => show(&p, &a.order_no, a.json).await?,

@@ -34,9 +34,19 @@ fn delta(d: std::time::Duration) -> TimeDelta {
 async fn serve(c: Config) -> anyhow::Result<()> {
     let catalogue = catalogue::Catalogue::try_builtin()
         .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(c.listen)
+        .await
+        .with_context(|| format!("listening on {}", c.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = c
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let settings = Settings {
         pic_ttl: delta(c.pic_ttl),
         pic_grace: delta(c.pic_grace),
+        sla: c.sla()?,
+        receipts: crate::config::receipt_settings(&c.studio_name, &public_url, &c.models),
         ..Settings::default()
     }
     .with_retention_days(c.retention_days);
@@ -51,14 +61,6 @@ async fn serve(c: Config) -> anyhow::Result<()> {
     })?;
     let secret =
         files::load_or_create_secret(&c.data_dir).context("reading the URL signing key")?;
-    let listener = tokio::net::TcpListener::bind(c.listen)
-        .await
-        .with_context(|| format!("listening on {}", c.listen))?;
-    let addr = listener.local_addr()?;
-    let public_url = c
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
     let svc = Arc::new(Service::new(
         platform,
         catalogue,
