@@ -49,6 +49,9 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// One worker's make latencies (ms) and each make's stage times.
+type WorkerTimes = (Vec<f64>, Vec<Vec<(&'static str, f64)>>);
+
 /// One run of `workers` threads, each making `reps` photos from `bytes`.
 struct Run {
     latencies: Vec<f64>,
@@ -70,7 +73,7 @@ fn run(engine: &engine::Engine, bytes: &[u8], workers: usize, reps: usize) -> Ru
     });
     reset_peak_rss();
     let start = Instant::now();
-    let per_worker: Vec<(Vec<f64>, Vec<Vec<(&'static str, f64)>>)> = std::thread::scope(|s| {
+    let per_worker: Vec<WorkerTimes> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {

@@ -261,39 +261,70 @@ fn warp(
     }
     let (ex, ey) = rect.axes();
     let (du, dv) = (rect.width / ow as f32, rect.height / oh as f32);
+    // Output pixel (u, v) → intermediate pixel-index space (centres at i + 0.5): an affine map,
+    // walked with one step per column and one per row.
+    let to_mid = |uu: f32, vv: f32| {
+        let px = rect.center.x + uu * ex.x + vv * ey.x;
+        let py = rect.center.y + uu * ex.y + vv * ey.y;
+        ((px - ox) * fx - 0.5, (py - oy) * fy - 0.5)
+    };
+    let (u0, v0) = (0.5 * du - rect.width / 2.0, 0.5 * dv - rect.height / 2.0);
+    let origin = to_mid(u0, v0);
+    let step_u = sub(to_mid(u0 + du, v0), origin);
+    let step_v = sub(to_mid(u0, v0 + dv), origin);
     let mut out = vec![0u8; ow as usize * oh as usize * ch];
-    let mut sample = vec![0f32; ch];
-    for v in 0..oh {
-        let vv = (v as f32 + 0.5) * dv - rect.height / 2.0;
-        for u in 0..ow {
-            let uu = (u as f32 + 0.5) * du - rect.width / 2.0;
-            let px = rect.center.x + uu * ex.x + vv * ey.x;
-            let py = rect.center.y + uu * ex.y + vv * ey.y;
-            // Into intermediate pixel-index space (centres at i + 0.5).
-            let qx = (px - ox) * fx - 0.5;
-            let qy = (py - oy) * fy - 0.5;
-            bilinear(mid, mw, mh, ch, qx, qy, &mut sample);
-            let o = (v as usize * ow as usize + u as usize) * ch;
-            for c in 0..ch {
-                out[o + c] = sample[c].round().clamp(0.0, 255.0) as u8;
-            }
+    let plane = Plane {
+        px: mid,
+        w: mw as usize,
+        h: mh as usize,
+        ch,
+    };
+    for (v, row) in out.chunks_exact_mut(ow as usize * ch).enumerate() {
+        let (mut qx, mut qy) = (
+            origin.0 + v as f32 * step_v.0,
+            origin.1 + v as f32 * step_v.1,
+        );
+        for o in row.chunks_exact_mut(ch) {
+            plane.bilinear(qx, qy, o);
+            qx += step_u.0;
+            qy += step_u.1;
         }
     }
     Ok(out)
 }
 
-/// Bilinear sample at (x, y) in pixel-index space, edges repeated.
-fn bilinear(img: &[u8], w: u32, h: u32, ch: usize, x: f32, y: f32, out: &mut [f32]) {
-    let (wm, hm) = ((w - 1) as f32, (h - 1) as f32);
-    let (x, y) = (x.clamp(0.0, wm), y.clamp(0.0, hm));
-    let (xi, yi) = (x.floor() as usize, y.floor() as usize);
-    let (x2, y2) = ((xi + 1).min(w as usize - 1), (yi + 1).min(h as usize - 1));
-    let (ax, ay) = (x - xi as f32, y - yi as f32);
-    let at = |xx: usize, yy: usize, c: usize| img[(yy * w as usize + xx) * ch + c] as f32;
-    for (c, o) in out.iter_mut().enumerate() {
-        let top = at(xi, yi, c) * (1.0 - ax) + at(x2, yi, c) * ax;
-        let bot = at(xi, y2, c) * (1.0 - ax) + at(x2, y2, c) * ax;
-        *o = top * (1.0 - ay) + bot * ay;
+fn sub(a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
+    (a.0 - b.0, a.1 - b.1)
+}
+
+/// Interleaved u8 pixels, for bilinear sampling.
+struct Plane<'a> {
+    px: &'a [u8],
+    w: usize,
+    h: usize,
+    ch: usize,
+}
+
+impl Plane<'_> {
+    /// Bilinear sample at (x, y) in pixel-index space, edges repeated, rounded into `out`.
+    #[inline]
+    fn bilinear(&self, x: f32, y: f32, out: &mut [u8]) {
+        // Clamped to ≥ 0 first, so truncation is the floor (no libm call).
+        let x = x.clamp(0.0, (self.w - 1) as f32);
+        let y = y.clamp(0.0, (self.h - 1) as f32);
+        let (xi, yi) = (x as usize, y as usize);
+        let (ax, ay) = (x - xi as f32, y - yi as f32);
+        let x2 = (xi + 1).min(self.w - 1);
+        let y2 = (yi + 1).min(self.h - 1);
+        let (r0, r1) = (yi * self.w, y2 * self.w);
+        let (a, b) = ((r0 + xi) * self.ch, (r0 + x2) * self.ch);
+        let (c, d) = ((r1 + xi) * self.ch, (r1 + x2) * self.ch);
+        let p = self.px;
+        for (k, o) in out.iter_mut().enumerate() {
+            let top = p[a + k] as f32 + (p[b + k] as f32 - p[a + k] as f32) * ax;
+            let bot = p[c + k] as f32 + (p[d + k] as f32 - p[c + k] as f32) * ax;
+            *o = (top + (bot - top) * ay + 0.5) as u8;
+        }
     }
 }
 

@@ -117,12 +117,13 @@ impl Default for RoundTrip {
 }
 
 /// Pipeline stages, in order: the names of `make.rs`'s spans.
-pub const STAGES: [&str; 12] = [
+pub const STAGES: [&str; 13] = [
     "decode_analysis",
     "detect",
     "decode_work",
     "mesh",
     "segment",
+    "segment_head",
     "crop",
     "matte",
     "foreground",

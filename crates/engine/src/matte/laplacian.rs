@@ -1,17 +1,15 @@
 //! Closed-form matting (Levin, Lischinski, Weiss 2008) restricted to the trimap's unknown band.
 //!
 //! Minimises `αᵀLα + λ Σ_band (α − prior)²` with the sure regions fixed, where `L` is the
-//! matting Laplacian over 3×3 windows. `L` is never stored: `Lv` is computed per window as in
-//! He, Sun, Tang 2010 (`a_k = Δ_k⁻¹(cov(I, v)_k)`, `b_k = v̄_k − a_kᵀμ_k`, then
-//! `(Lv)_i = |w_i| v_i − Σ_{k∋i} (a_kᵀ I_i + b_k)`), only for windows touching the band. The
-//! system is solved by Jacobi-preconditioned conjugate gradients from the prior.
+//! matting Laplacian over 3×3 windows. Only `L`'s rows for the unknown pixels are built, once,
+//! each over the 5×5 neighbourhood two windows can couple
+//! (`L_ij = Σ_{k∋i,j} δ_ij − (1 + (I_i − μ_k)ᵀ(Σ_k + ε/n)⁻¹(I_j − μ_k))/n`, centred colours so
+//! f32 holds up next to a tiny ε); every conjugate-gradient product is then 25 multiply-adds
+//! a pixel. The system is solved by Jacobi-preconditioned conjugate gradients from the prior.
 
 use super::plane::{inv_sym3, mul_sym3, Upsampler};
 use super::trimap::{FOREGROUND, UNKNOWN};
 use super::MatteOptions;
-
-/// Unknown pixels above which the band is first solved at half resolution.
-const COARSE_FIRST: usize = 12_000;
 
 /// Alpha (0..1) for every pixel: 1 / 0 in the sure regions, solved in the band, pulled weakly
 /// towards `prior_at(band pixels)`. Large bands are first solved at half resolution, which
@@ -34,7 +32,7 @@ pub fn solve(
     }
     let prior = prior_at(&band.unknown);
     let mut level_opts = opts.clone();
-    let init = if band.unknown.len() > COARSE_FIRST && w >= 8 && h >= 8 {
+    let init = if band.unknown.len() > opts.coarse_first && w >= 8 && h >= 8 {
         level_opts.max_iterations = opts.refine_iterations;
         let half = Half::new(guide, w, h, tri);
         let prior_half = |px: &[u32]| half.prior(px, prior_at);
@@ -134,18 +132,19 @@ struct Window {
     n: f32,
 }
 
-struct Band<'a> {
-    guide: &'a [[f32; 3]],
+/// Entries of one row of `L`: the 5×5 neighbourhood, row-major, centre at `STENCIL / 2`.
+const STENCIL: usize = 25;
+
+struct Band {
     w: usize,
     h: usize,
     /// Unknown pixels (row-major indices).
     unknown: Vec<u32>,
-    /// Window centres touching the band, and their statistics.
-    centres: Vec<u32>,
-    windows: Vec<Window>,
-    /// Whether each centre / unknown pixel has its whole 3×3 window inside the image.
-    centre_inner: Vec<bool>,
-    unknown_inner: Vec<bool>,
+    /// `L`'s row for each unknown pixel, over its 5×5 neighbourhood (two pixels is as far as
+    /// two 3×3 windows reach). Built once; each product is then 25 multiply-adds a pixel.
+    rows: Vec<[f32; STENCIL]>,
+    /// Whether each unknown pixel's 5×5 neighbourhood lies inside the image.
+    inner: Vec<bool>,
 }
 
 /// Inclusive 3×3 window bounds around `i`, clamped to the image.
@@ -160,12 +159,16 @@ fn bounds(i: usize, w: usize, h: usize) -> (usize, usize, usize, usize) {
     )
 }
 
-impl<'a> Band<'a> {
-    fn new(guide: &'a [[f32; 3]], w: usize, h: usize, tri: &[u8], eps: f32) -> Self {
+impl Band {
+    fn new(guide: &[[f32; 3]], w: usize, h: usize, tri: &[u8], eps: f32) -> Self {
         let unknown: Vec<u32> = (0..w * h)
             .filter(|&i| tri[i] == UNKNOWN)
             .map(|i| i as u32)
             .collect();
+        let mut slot = vec![u32::MAX; w * h];
+        for (s, &i) in unknown.iter().enumerate() {
+            slot[i as usize] = s as u32;
+        }
         let mut touched = vec![false; w * h];
         for &i in &unknown {
             let (x0, x1, y0, y1) = bounds(i as usize, w, h);
@@ -173,120 +176,69 @@ impl<'a> Band<'a> {
                 touched[y * w + x0..=y * w + x1].fill(true);
             }
         }
-        let centres: Vec<u32> = (0..w * h)
-            .filter(|&i| touched[i])
-            .map(|i| i as u32)
-            .collect();
-        let windows = centres
+        let mut rows = vec![[0.0f32; STENCIL]; unknown.len()];
+        for k in (0..w * h).filter(|&k| touched[k]) {
+            let win = window_stats(guide, w, h, k, eps);
+            add_window(guide, w, h, k, &win, &slot, &mut rows);
+        }
+        let inner = unknown
             .iter()
-            .map(|&k| window_stats(guide, w, h, k as usize, eps))
+            .map(|&i| {
+                let (x, y) = (i as usize % w, i as usize / w);
+                x >= 2 && y >= 2 && x + 2 < w && y + 2 < h
+            })
             .collect();
-        let inner = |list: &[u32]| -> Vec<bool> {
-            list.iter()
-                .map(|&i| {
-                    let (x, y) = (i as usize % w, i as usize / w);
-                    x > 0 && y > 0 && x + 1 < w && y + 1 < h
-                })
-                .collect()
-        };
-        let (centre_inner, unknown_inner) = (inner(&centres), inner(&unknown));
         Self {
-            guide,
             w,
             h,
             unknown,
-            centres,
-            windows,
-            centre_inner,
-            unknown_inner,
+            rows,
+            inner,
         }
     }
 
-    /// `(Lv)_i` for every unknown `i`; `coef` is full-size scratch for each window's `[a, b]`.
-    ///
-    /// `Σ_j (I_j − μ_k) v_j` is accumulated centred and `b_k` is formed in f64: `a_k` can be
-    /// ~1/ε, and the uncentred sums lose everything to cancellation in f32.
-    fn apply(&self, v: &[f32], coef: &mut [[f32; 4]], out: &mut [f32]) {
-        let g = self.guide;
-        let taps = self.taps();
-        for ((&k, win), &inner) in self
-            .centres
-            .iter()
-            .zip(&self.windows)
-            .zip(&self.centre_inner)
+    /// `(Lv)_i` for every unknown `i`.
+    fn apply(&self, v: &[f32], out: &mut [f32]) {
+        let w = self.w;
+        for (((o, &i), row), &inner) in out
+            .iter_mut()
+            .zip(&self.unknown)
+            .zip(&self.rows)
+            .zip(&self.inner)
         {
-            let k = k as usize;
-            let (mut s, mut t) = (0.0f32, [0.0f32; 3]);
-            let mut add = |j: usize| {
-                let (vj, gj) = (v[j], g[j]);
-                s += vj;
-                t[0] += (gj[0] - win.mu[0]) * vj;
-                t[1] += (gj[1] - win.mu[1]) * vj;
-                t[2] += (gj[2] - win.mu[2]) * vj;
-            };
-            if inner {
-                taps.iter().for_each(|&o| add(k.wrapping_add(o as usize)));
-            } else {
-                self.each_in_window(k, add);
-            }
-            let inv_n = 1.0 / win.n;
-            let a = mul_sym3(&win.inv, t.map(|x| x * inv_n));
-            let am = a[0] as f64 * win.mu[0] as f64
-                + a[1] as f64 * win.mu[1] as f64
-                + a[2] as f64 * win.mu[2] as f64;
-            coef[k] = [a[0], a[1], a[2], (s as f64 * inv_n as f64 - am) as f32];
-        }
-        for ((o, &i), &inner) in out.iter_mut().zip(&self.unknown).zip(&self.unknown_inner) {
             let i = i as usize;
-            let mut acc = [0.0f32; 4];
-            let mut m = 0.0f32;
-            let mut add = |k: usize| {
-                let c = &coef[k];
-                acc[0] += c[0];
-                acc[1] += c[1];
-                acc[2] += c[2];
-                acc[3] += c[3];
-                m += 1.0;
-            };
-            if inner {
-                taps.iter().for_each(|&o| add(i.wrapping_add(o as usize)));
+            *o = if inner {
+                // Five contiguous runs of five: rows i − 2w … i + 2w, columns −2 … +2.
+                let mut acc = [0.0f32; 5];
+                for (dy, run) in row.chunks_exact(5).enumerate() {
+                    let start = i + dy * w - 2 * w - 2;
+                    for ((a, &l), &x) in acc.iter_mut().zip(run).zip(&v[start..start + 5]) {
+                        *a += l * x;
+                    }
+                }
+                acc.iter().sum()
             } else {
-                self.each_in_window(i, add);
-            }
-            let gi = g[i];
-            *o = m * v[i] - (acc[0] * gi[0] + acc[1] * gi[1] + acc[2] * gi[2] + acc[3]);
+                self.apply_edge(i, row, v)
+            };
         }
     }
 
-    /// Offsets of the 3×3 window around an interior pixel.
-    fn taps(&self) -> [isize; 9] {
-        let w = self.w as isize;
-        [-w - 1, -w, -w + 1, -1, 0, 1, w - 1, w, w + 1]
-    }
-
-    /// Calls `f` for each pixel of the (clamped) 3×3 window around `i`.
-    fn each_in_window(&self, i: usize, mut f: impl FnMut(usize)) {
-        let (x0, x1, y0, y1) = bounds(i, self.w, self.h);
-        for y in y0..=y1 {
-            for j in y * self.w + x0..=y * self.w + x1 {
-                f(j);
+    /// `apply` for a pixel near the image edge: neighbours outside it are skipped.
+    fn apply_edge(&self, i: usize, row: &[f32; STENCIL], v: &[f32]) -> f32 {
+        let (x, y) = ((i % self.w) as isize, (i / self.w) as isize);
+        let mut sum = 0.0;
+        for (o, &l) in row.iter().enumerate() {
+            let (xx, yy) = (x + o as isize % 5 - 2, y + o as isize / 5 - 2);
+            if xx >= 0 && yy >= 0 && (xx as usize) < self.w && (yy as usize) < self.h {
+                sum += l * v[yy as usize * self.w + xx as usize];
             }
         }
+        sum
     }
 
     /// Diagonal of `L` restricted to the unknown pixels.
     fn diagonal(&self) -> Vec<f32> {
-        let mut full = vec![0.0f32; self.w * self.h];
-        for (&k, win) in self.centres.iter().zip(&self.windows) {
-            self.each_in_window(k as usize, |j| {
-                let gj = self.guide[j];
-                let d = [gj[0] - win.mu[0], gj[1] - win.mu[1], gj[2] - win.mu[2]];
-                let q = mul_sym3(&win.inv, d);
-                let quad = d[0] * q[0] + d[1] * q[1] + d[2] * q[2];
-                full[j] += 1.0 - (1.0 + quad) / win.n;
-            });
-        }
-        self.unknown.iter().map(|&i| full[i as usize]).collect()
+        self.rows.iter().map(|r| r[STENCIL / 2]).collect()
     }
 
     /// Solves `(L_uu + D) x = −L_uk α_k + pull` from `init`, with `D = diag(weight)`.
@@ -303,9 +255,8 @@ impl<'a> Band<'a> {
         for &i in &self.unknown {
             field[i as usize] = 0.0;
         }
-        let mut ab = vec![[0.0f32; 4]; self.w * self.h];
         let mut lk = vec![0.0f32; n];
-        self.apply(&field, &mut ab, &mut lk);
+        self.apply(&field, &mut lk);
         field.fill(0.0);
         let rhs: Vec<f32> = lk.iter().zip(pull).map(|(l, p)| p - l).collect();
         let precond: Vec<f32> = self
@@ -317,11 +268,11 @@ impl<'a> Band<'a> {
 
         let mut x = init;
         let mut ax = vec![0.0f32; n];
-        let mut product = |p: &[f32], out: &mut [f32], field: &mut [f32]| {
+        let product = |p: &[f32], out: &mut [f32], field: &mut [f32]| {
             for (&i, &v) in self.unknown.iter().zip(p) {
                 field[i as usize] = v;
             }
-            self.apply(field, &mut ab, out);
+            self.apply(field, out);
             for ((o, &v), &d) in out.iter_mut().zip(p).zip(weight) {
                 *o += d * v;
             }
@@ -362,6 +313,42 @@ impl<'a> Band<'a> {
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x * y) as f64).sum::<f64>() as f32
+}
+
+/// Adds window `k`'s part of `L` to the rows of its unknown pixels:
+/// `L_ab += δ_ab − (1 + (I_a − μ)ᵀ Δ⁻¹ (I_b − μ)) / n` for `a` unknown, `b` in the window.
+fn add_window(
+    g: &[[f32; 3]],
+    w: usize,
+    h: usize,
+    k: usize,
+    win: &Window,
+    slot: &[u32],
+    rows: &mut [[f32; STENCIL]],
+) {
+    let (x0, x1, y0, y1) = bounds(k, w, h);
+    let mut px = [(0usize, 0usize, [0.0f32; 3], [0.0f32; 3]); 9];
+    let mut m = 0;
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let c = g[y * w + x];
+            let d = [c[0] - win.mu[0], c[1] - win.mu[1], c[2] - win.mu[2]];
+            px[m] = (x, y, d, mul_sym3(&win.inv, d));
+            m += 1;
+        }
+    }
+    let inv_n = 1.0 / win.n;
+    for &(xa, ya, da, _) in &px[..m] {
+        let Some(row) = rows.get_mut(slot[ya * w + xa] as usize) else {
+            continue;
+        };
+        for &(xb, yb, _, qb) in &px[..m] {
+            let quad = da[0] * qb[0] + da[1] * qb[1] + da[2] * qb[2];
+            let delta = if (xa, ya) == (xb, yb) { 1.0 } else { 0.0 };
+            let o = (yb + 2 - ya) * 5 + (xb + 2 - xa);
+            row[o] += delta - (1.0 + quad) * inv_n;
+        }
+    }
 }
 
 fn window_stats(g: &[[f32; 3]], w: usize, h: usize, k: usize, eps: f32) -> Window {

@@ -15,14 +15,16 @@
 //! 2. [`guided_filter`] (He et al., the fast subsampled variant) of the coarse mask: the
 //!    starting point and a weak prior inside the band.
 //! 3. Closed-form matting (Levin et al. 2008) solved only in the band: the matting Laplacian
-//!    (3×3 windows) is applied matrix-free and the system is solved with Jacobi-preconditioned
-//!    conjugate gradients, the sure regions as boundary conditions and the guided filter as a
-//!    weak prior. Bands of more than ~12k pixels are solved at half resolution first (and so on
-//!    down), and the full-resolution pass only polishes that start.
+//!    (3×3 windows) is built for the band's rows only (5×5 stencils), and the system is solved
+//!    with Jacobi-preconditioned conjugate gradients, the sure regions as boundary conditions
+//!    and the guided filter as a weak prior. Bands of more than `coarse_first` pixels are solved
+//!    at half resolution first (and so on down); the full-resolution pass polishes that start.
 //!
-//! Measured (tests/matte.rs, release build, one core): a 358×441 crop refines in ~28 ms and a
-//! 970×1300 one in ~130 ms. With the real MediaPipe mask the band error against the reference
-//! mattes is 0.55 (obama), 0.80 (biden) and 0.73 (biden, 970×1300) of the upsampled mask's.
+//! Measured (tests/matte.rs, one core): a 358×441 crop refines in ~21 ms (trimap 2, guided
+//! filter 5, building `L`'s band rows 3, conjugate gradients 10) and a 970×1300 one in ~120 ms.
+//! With the real MediaPipe mask sharpened by the head pass (`vision::PersonMask`), the band
+//! error against the reference mattes is 0.45 (obama), 0.77 (biden) and 0.68 (biden,
+//! 970×1300) of the plain upsampled mask's.
 //!
 //! `estimate_foreground` is the multi-level foreground estimation of Germer et al. 2020: it
 //! recovers the person's own colour in semi-transparent pixels, so the old background does not
@@ -121,6 +123,8 @@ pub struct MatteOptions {
     pub max_iterations: usize,
     /// Iteration cap once a half-resolution solution gave the start (large bands).
     pub refine_iterations: usize,
+    /// Bands with more unknown pixels than this are first solved at half resolution.
+    pub coarse_first: usize,
     /// Stop when the preconditioned residual is this small relative to the right-hand side.
     pub tolerance: f32,
 }
@@ -137,6 +141,7 @@ impl Default for MatteOptions {
             prior_weight: 0.001,
             max_iterations: 300,
             refine_iterations: 15,
+            coarse_first: 12_000,
             tolerance: 1e-3,
         }
     }
