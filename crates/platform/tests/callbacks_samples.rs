@@ -283,3 +283,35 @@ async fn the_rust_sample_and_the_library_agree() {
         .expect("json callback");
     assert_eq!(json.got.header("webhook-signature").split(' ').count(), 2);
 }
+
+/// docs/callbacks.md quotes the samples; the quotes must be the tested code, verbatim.
+#[test]
+fn the_docs_quote_the_tested_samples_verbatim() {
+    let doc_path = samples_dir().join("../callbacks.md");
+    let doc = std::fs::read_to_string(&doc_path).expect("docs/callbacks.md");
+    let mut quoted = Vec::new();
+    for block in doc.split("<!-- sample: ").skip(1) {
+        let (file, rest) = block.split_once(" -->").expect("marker");
+        let code = rest
+            .split_once("```")
+            .and_then(|(_, r)| r.split_once('\n'))
+            .and_then(|(_, r)| r.split_once("\n```"))
+            .map(|(code, _)| code)
+            .expect("a fenced block after the marker");
+        let sample = std::fs::read_to_string(samples_dir().join(file)).expect(file);
+        assert!(code.len() > 200, "{file}: the quote has the code");
+        assert!(
+            sample.contains(code),
+            "docs/callbacks.md quotes {file}, but the quote differs from the file"
+        );
+        quoted.push(file.to_string());
+    }
+    let all = [
+        "verify_callback.py",
+        "verify_callback.js",
+        "verify_callback.php",
+        "VerifyCallback.java",
+        "verify_callback.rs",
+    ];
+    assert_eq!(quoted, all);
+}
