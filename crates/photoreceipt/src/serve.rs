@@ -15,6 +15,8 @@ use crate::config::{Config, ServeArgs};
 pub struct ServeCmd {
     #[command(flatten)]
     pub args: ServeArgs,
+    #[command(flatten)]
+    pub callbacks: crate::callback::CallbackArgs,
 }
 
 pub fn run(cmd: ServeCmd) -> anyhow::Result<ExitCode> {
@@ -23,7 +25,9 @@ pub fn run(cmd: ServeCmd) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    rt.block_on(serve(config))?;
+    let worker = cmd.callbacks.worker_config()?;
+    let policy = cmd.callbacks.policy()?;
+    rt.block_on(serve(config, worker, policy))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -31,7 +35,11 @@ fn delta(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
-async fn serve(c: Config) -> anyhow::Result<()> {
+async fn serve(
+    c: Config,
+    worker: platform::callback::WorkerConfig,
+    policy: platform::callback::CallbackPolicy,
+) -> anyhow::Result<()> {
     let catalogue = catalogue::Catalogue::try_builtin()
         .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
     let listener = tokio::net::TcpListener::bind(c.listen)
@@ -47,6 +55,7 @@ async fn serve(c: Config) -> anyhow::Result<()> {
         pic_grace: delta(c.pic_grace),
         sla: c.sla()?,
         receipts: crate::config::receipt_settings(&c.studio_name, &public_url, &c.models),
+        callbacks: policy,
         ..Settings::default()
     }
     .with_retention_days(c.retention_days);
@@ -61,6 +70,14 @@ async fn serve(c: Config) -> anyhow::Result<()> {
     })?;
     let secret =
         files::load_or_create_secret(&c.data_dir).context("reading the URL signing key")?;
+    let signer = server::UrlSigner::new(&public_url, secret.clone(), delta(c.url_ttl));
+    let urls: platform::callback::UrlSignerFn =
+        Arc::new(move |key: &str| signer.url(key, chrono::Utc::now()));
+    let callbacks = Arc::new(platform::callback::Worker::new(
+        platform.clone(),
+        worker,
+        urls,
+    )?);
     let svc = Arc::new(Service::new(
         platform,
         catalogue,
@@ -70,7 +87,18 @@ async fn serve(c: Config) -> anyhow::Result<()> {
     ));
     announce(&svc, &c, addr, &public_url).await;
     let (stop, stopped) = watch::channel(false);
-    let job_handles = jobs::spawn(svc.clone(), stopped);
+    let mut job_handles = jobs::spawn(svc.clone(), stopped.clone());
+    job_handles.push(tokio::spawn(async move {
+        let mut stopped = stopped;
+        let report = callbacks
+            .run(async move { while stopped.changed().await.is_ok() && !*stopped.borrow() {} })
+            .await;
+        tracing::info!(
+            attempts = report.attempts,
+            delivered = report.succeeded,
+            "callback worker stopped"
+        );
+    }));
     axum::serve(listener, server::router(svc.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await
