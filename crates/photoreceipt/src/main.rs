@@ -32,7 +32,7 @@ enum Command {
     /// Orders: list, show, take, approve, reject.
     Order(order::OrderCmd),
     /// Run the merchant API and the background jobs.
-    Serve(serve::ServeCmd),
+    Serve(Box<serve::ServeCmd>),
     /// Callbacks to merchants: list, show attempts, redeliver; run the delivery worker.
     Callback(callback::CallbackCmd),
 }
@@ -51,7 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::App(cmd) => app::run(cmd),
         Command::Order(cmd) => order::run(cmd),
         Command::Photo(cmd) => photo::run(cmd),
-        Command::Serve(cmd) => serve::run(cmd),
+        Command::Serve(cmd) => serve::run(*cmd),
         Command::Callback(cmd) => callback::run(cmd),
     };
     match result {

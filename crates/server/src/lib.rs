@@ -17,6 +17,7 @@ pub mod reply;
 pub mod sandbox;
 pub mod state;
 pub mod upload;
+pub mod verify;
 
 pub use codes::ApiError;
 pub use files::UrlSigner;
@@ -51,6 +52,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/healthz", get(account::healthz))
         .route("/openapi.json", get(openapi::serve))
         .route("/files/{*key}", get(files::serve_file))
+        .route("/r/{receipt_no}", get(verify::receipt_page))
         .fallback(not_found)
         // The body limit is ours (forms.rs), checked before reading.
         .layer(DefaultBodyLimit::disable())

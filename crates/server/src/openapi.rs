@@ -60,7 +60,7 @@ pub fn document(server: &str) -> Value {
         "pic_id": string, "list": {"type": "object", "additionalProperties": {"type": "string", "format": "uri"},
             "description": "one made photo URL per background colour of the spec"},
         "png": string, "print": string, "checks": obj, "expires_at": string, "item_id": {"type": "integer"}}});
-    let submit_data = json!({"type": "object", "properties": {"order_no": string, "status": {"type": "integer"}, "price": string}});
+    let submit_data = json!({"type": "object", "properties": {"order_no": string, "status": {"type": "integer"}, "price": string, "eta": {"type": "string", "format": "date-time"}}});
     let submit_fields: &[Field] = &[
         KEY,
         (

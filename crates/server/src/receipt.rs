@@ -171,6 +171,7 @@ pub async fn submit(State(svc): State<Arc<Service>>, fields: Fields) -> ApiResul
         "order_no": order.order_no,
         "status": order.status.code(),
         "price": fen_to_yuan(order.price_fen),
+        "eta": time(order.sla_due_at),
     });
     Ok(Reply::with_msg("提交成功", "submitted", data))
 }
