@@ -9,6 +9,7 @@
 //!     `{webhook-id}.{webhook-timestamp}.{raw body}` with your app's `whsec_` secret, and a
 //!     timestamp within 5 minutes;
 //!  2. the seed's `sign` field: md5 of your app key.
+//!
 //! Then de-duplicate by `webhook-id` and answer `{"data": {}, "code": 0, "msg": "同步完成"}`.
 
 use base64::engine::general_purpose::STANDARD;
