@@ -10,6 +10,10 @@
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a DNS lookup may take (submit waits for it).
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Why a callback target was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,13 +79,17 @@ impl CallbackPolicy {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((bare, port))
-                .await
-                .map_err(|e| SsrfError::Unresolved {
+            Err(_) => {
+                let unresolved = |reason: String| SsrfError::Unresolved {
                     host: host.to_string(),
-                    reason: e.to_string(),
-                })?
-                .collect(),
+                    reason,
+                };
+                tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((bare, port)))
+                    .await
+                    .map_err(|_| unresolved("DNS timed out".into()))?
+                    .map_err(|e| unresolved(e.to_string()))?
+                    .collect()
+            }
         };
         if addrs.is_empty() {
             return Err(SsrfError::Unresolved {
