@@ -255,7 +255,9 @@ impl Config {
         if self.max_body < 1024 {
             bail!("--max-body must be at least 1024 bytes");
         }
-        self.sla()?;
+        Sla::default()
+            .with_batch_times(&self.batch_times())
+            .context("--sla-batch-times")?;
         let non_negative = |v: f64| v >= 0.0; // false for NaN too
         if !non_negative(self.rate_limit) || !non_negative(self.rate_burst) {
             bail!("--rate-limit and --rate-burst cannot be negative");
@@ -265,6 +267,13 @@ impl Config {
 }
 
 impl Config {
+    fn batch_times(&self) -> Vec<&str> {
+        self.sla_batch_times
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .collect()
+    }
+
     /// The review SLA: the built-in holiday calendar (plus the override file) and the batch
     /// times.
     pub fn sla(&self) -> anyhow::Result<Sla> {
@@ -273,14 +282,16 @@ impl Config {
                 .with_context(|| format!("--holidays {}", path.display()))?,
             None => WorkCalendar::builtin(),
         };
-        let times: Vec<&str> = self
-            .sla_batch_times
-            .split(',')
-            .filter(|t| !t.trim().is_empty())
-            .collect();
-        Sla::new(Arc::new(calendar))
-            .with_batch_times(&times)
-            .context("--sla-batch-times")
+        let sla = Sla::new(Arc::new(calendar))
+            .with_batch_times(&self.batch_times())
+            .context("--sla-batch-times")?;
+        for year in sla.missing_years(chrono::Utc::now()) {
+            tracing::warn!(
+                year,
+                "NO HOLIDAY DATA for {year}: SLAs count Monday–Friday only"
+            );
+        }
+        Ok(sla)
     }
 }
 
@@ -371,5 +382,45 @@ mod tests {
             Config::resolve(&short).is_err(),
             "a short URL secret is refused"
         );
+    }
+
+    #[test]
+    fn sla_and_receipt_settings_come_from_the_file_and_bad_times_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let holidays = dir.path().join("h.json");
+        std::fs::write(
+            &holidays,
+            r#"{"year": 2026, "holidays": {"店休": ["2026-03-04"]}}"#,
+        )
+        .unwrap();
+        let toml = format!(
+            "sla_batch_times = \"11:00\"\nstudio_name = \"街角照相馆\"\nholidays = {:?}\n",
+            holidays.display().to_string()
+        );
+        std::fs::write(&file, toml).unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.studio_name, "街角照相馆");
+        // A Wednesday made a day off by the override: due at the one batch.
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let due = c
+            .sla()
+            .unwrap()
+            .due(t("2026-03-04T09:30:00+08:00").to_utc());
+        assert_eq!(due, t("2026-03-04T11:00:00+08:00"));
+        let bad = ServeArgs {
+            sla_batch_times: Some("10:00,25:00".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&bad).is_err());
+        let missing = ServeArgs {
+            holidays: Some(dir.path().join("nope.json")),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&missing).unwrap().sla().is_err());
     }
 }
