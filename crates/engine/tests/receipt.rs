@@ -104,7 +104,7 @@ fn the_card_is_6x4_inches_at_300_dpi_and_its_codes_read_back() {
 
 #[test]
 fn a_64_character_number_barcodes_with_its_digits_packed() {
-    let no = format!("GD-440300-{}", "20260214".repeat(7)[..54].to_string());
+    let no = format!("GD-440300-{}", &"20260214".repeat(7)[..54]);
     assert_eq!(no.len(), 64);
     let img = receipt::draw_receipt(&content(&no), font()).unwrap();
     assert_eq!(read_code128(&crop(&img, area::BARCODE)), Some(no.clone()));
@@ -146,13 +146,16 @@ fn changed_box(a: &RgbImage, b: &RgbImage) -> Option<(u32, u32, u32, u32)> {
     bbox
 }
 
+/// A change to one field of the card.
+type Edit = fn(&mut ReceiptContent);
+
 #[test]
 fn each_field_is_drawn_in_its_own_row() {
     let base = content("R1");
     let img = receipt::draw_receipt(&base, font()).unwrap();
     let (fx, fy, fw, fh) = area::FIELDS;
     let pitch = fh / 6;
-    let edits: [(usize, fn(&mut ReceiptContent)); 6] = [
+    let edits: [(usize, Edit); 6] = [
         (0, |c| c.name_masked = "李*".into()),
         (1, |c| c.id_masked = "**************9876".into()),
         (2, |c| c.document = "护照".into()),
