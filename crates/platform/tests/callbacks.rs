@@ -346,7 +346,7 @@ async fn a_slow_merchant_gets_at_most_n_in_flight_and_does_not_hold_up_others() 
     let env = env().await;
     let slow = Receiver::start().await;
     let fast = Receiver::start().await;
-    slow.script((0..8).map(|_| Reply::ok().after(Duration::from_millis(600))));
+    slow.script((0..8).map(|_| Reply::ok().after(Duration::from_millis(1000))));
     let (app, _) = env.app(CallbackFormat::Form).await;
     for _ in 0..8 {
         let o = env.order(&app, &slow.url("/slow")).await;
@@ -359,8 +359,8 @@ async fn a_slow_merchant_gets_at_most_n_in_flight_and_does_not_hold_up_others() 
     let config = platform::WorkerConfig {
         per_host: 2,
         concurrency: 8,
-        timeout: Duration::from_secs(2),
-        lease: Duration::from_secs(10),
+        timeout: Duration::from_secs(3),
+        lease: Duration::from_secs(12),
         ..quick("1s")
     };
     let started = std::time::Instant::now();
@@ -368,11 +368,11 @@ async fn a_slow_merchant_gets_at_most_n_in_flight_and_does_not_hold_up_others() 
     fast.wait_for(6, WAIT).await;
     let fast_done = started.elapsed();
     slow.wait_for(8, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let report = w.stop().await;
     assert_eq!(report.succeeded, 14);
     assert!(
-        fast_done < Duration::from_millis(1000),
+        fast_done < Duration::from_millis(700),
         "the fast merchant's callbacks did not wait for the slow one: {fast_done:?}"
     );
     assert_eq!(
