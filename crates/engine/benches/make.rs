@@ -83,7 +83,7 @@ fn decode(c: &mut Criterion) {
     g.finish();
 }
 
-/// The KB-band search for one 一寸 photo (295×413, 10–60 KB band, as the spec says).
+/// The KB-band search: one 一寸 photo (295×413, its 10–60 KB band) and a tight band.
 fn encode_band(c: &mut Criterion) {
     let Some(bytes) = common::input("1mp") else {
         return;
@@ -100,6 +100,13 @@ fn encode_band(c: &mut Criterion) {
             |p| encode::encode_jpeg_in_band(&p, spec.dpi, lo, hi).expect("encode"),
             BatchSize::SmallInput,
         )
+    });
+    // A tight band: the ID card's 14–20 KB at 358×441, which needs a quality search.
+    let id_card = engine::raster::resize_rgb(&img, 358, 441).expect("resize");
+    g.bench_function("band_14_20kb", |b| {
+        b.iter(|| {
+            encode::encode_jpeg_in_band(black_box(&id_card), 350, 14.0, 20.0).expect("encode")
+        })
     });
     g.bench_function("one_jpeg_q90", |b| {
         b.iter(|| encode::encode_jpeg(black_box(&photo), 90, spec.dpi).expect("encode"))

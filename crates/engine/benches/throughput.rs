@@ -15,23 +15,27 @@ use std::time::Instant;
 struct Args {
     reps: usize,
     inputs: Vec<String>,
+    /// Where to write the summary as JSON (for bench/engine.sh's ratios).
+    json: Option<String>,
 }
 
 fn args() -> Args {
     let mut reps = 30;
     let mut inputs = Vec::new();
+    let mut json = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--bench" => {}
             "--reps" => reps = it.next().and_then(|v| v.parse().ok()).unwrap_or(reps),
+            "--json" => json = it.next(),
             _ => inputs.push(a),
         }
     }
     if inputs.is_empty() {
         inputs = common::INPUTS.iter().map(|s| s.to_string()).collect();
     }
-    Args { reps, inputs }
+    Args { reps, inputs, json }
 }
 
 /// Peak resident memory since the last reset, in MB (Linux: VmHWM; reset via clear_refs).
@@ -138,6 +142,7 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|");
     let mut stage_rows = Vec::new();
+    let mut summary = Vec::new();
     for name in &a.inputs {
         let Some(bytes) = common::input(name) else {
             continue;
@@ -153,6 +158,10 @@ fn main() {
                 p50 / rt,
                 r.peak_mb
             );
+            summary.push(format!(
+                "\"{name}/{workers}\": {{\"p50_ms\": {p50:.2}, \"p90_ms\": {p90:.2}, \"photos_per_s\": {:.2}, \"round_trip_ms\": {rt:.2}, \"peak_rss_mb\": {:.1}}}",
+                r.photos_per_s, r.peak_mb
+            ));
             let cells: Vec<String> = r
                 .stages
                 .iter_mut()
@@ -168,5 +177,11 @@ fn main() {
     println!("|---|---|{}", "---|".repeat(common::STAGES.len()));
     for row in stage_rows {
         println!("{row}");
+    }
+    if let Some(path) = a.json {
+        let body = format!("{{\n{}\n}}\n", summary.join(",\n"));
+        if let Err(e) = std::fs::write(&path, body) {
+            eprintln!("cannot write {path}: {e}");
+        }
     }
 }

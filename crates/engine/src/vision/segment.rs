@@ -32,7 +32,8 @@ impl Mask {
         }
         let x = (u * self.width as f32 - 0.5).clamp(0.0, (self.width - 1) as f32);
         let y = (v * self.height as f32 - 0.5).clamp(0.0, (self.height - 1) as f32);
-        let (x0, y0) = (x.floor() as u32, y.floor() as u32);
+        // Clamped to ≥ 0 above, so truncation is the floor (and no libm call).
+        let (x0, y0) = (x as u32, y as u32);
         let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
         let (ax, ay) = (x - x0 as f32, y - y0 as f32);
         let at = |px: u32, py: u32| self.data[(py * self.width + px) as usize];
