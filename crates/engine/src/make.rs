@@ -196,7 +196,9 @@ impl Engine {
         let (full_w, _) = header.upright_dims();
         let to_full = full_w as f32 / analysis.image.width().max(1) as f32;
         let scale = work_scale(header.format, face.bbox.h * to_full, spec);
-        let work = if scale == analysis.scale {
+        // The analysis copy is the work image whenever it is at least as fine as needed: a
+        // second decode would cost another full entropy pass over the file.
+        let work = if scale >= analysis.scale {
             analysis
         } else {
             intake::recycle(analysis.image);
