@@ -9,8 +9,9 @@ const REGULARIZATION: f32 = 1e-5;
 const GRADIENT_WEIGHT: f32 = 1.0;
 const SMALL_ITERATIONS: usize = 10;
 const BIG_ITERATIONS: usize = 2;
-/// Levels up to this many pixels are swept in full.
-const SMALL_LEVEL: usize = 128 * 128;
+/// Levels up to this many pixels are swept in full; larger ones only near semi-transparent
+/// pixels (at 128² the fringe error on red and blue was 7.0 vs 7.1 now, for 2 ms more).
+const SMALL_LEVEL: usize = 48 * 48;
 
 type Rgb = [f32; 3];
 
