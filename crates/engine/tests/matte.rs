@@ -6,8 +6,10 @@
 //! kept further down (hands, a desk) do not count.
 //!
 //! The coarse mask is what the pipeline gets: MediaPipe selfie segmentation run on a region
-//! 30 % larger than the crop on each side (as `make::seg_region` does), sampled bilinearly at
-//! the output pixels. When the models are missing (`models/` is fetched by
+//! 30 % larger than the crop on each side (as `make::seg_region` does), then again on the head
+//! square (`vision::head_square`) and blended in (`vision::PersonMask`), sampled bilinearly at
+//! the output pixels. The baseline is the first pass alone, the plain upsampled mask. When the
+//! models are missing (`models/` is fetched by
 //! `scripts/fetch-models`), a faithful stand-in is used instead: the reference alpha over the
 //! same region, shrunk to 256×256, blurred with σ = 2.5 model pixels and sampled the same
 //! way. Both kinds are also tested on their own (the simulation always runs).
