@@ -81,7 +81,7 @@ impl RetrySchedule {
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| parse_step(s).ok_or_else(|| ScheduleError::BadStep(s.to_string())))
+            .map(|s| parse_duration(s).ok_or_else(|| ScheduleError::BadStep(s.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         Self::new(steps)
     }
@@ -123,7 +123,9 @@ impl RetrySchedule {
     }
 }
 
-fn parse_step(s: &str) -> Option<Duration> {
+/// `500ms`, `10s`, `50m`, `1h`, `30d`; a bare number is seconds. Used for every duration flag.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
     let split = s
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(s.len());
