@@ -51,6 +51,10 @@ pub struct CheckedParams {
 pub trait Items: Send + Sync {
     /// `None` when the item is unknown or takes no receipt orders now.
     fn terms(&self, item_id: i64) -> Option<ItemTerms>;
+    /// The terms even while the item is switched off (an admin may switch it on).
+    fn base_terms(&self, item_id: i64) -> Option<ItemTerms> {
+        self.terms(item_id)
+    }
     /// Validates `param` by the item's receipt rules.
     fn check_params(&self, item_id: i64, params: &Value) -> Result<CheckedParams, ParamError>;
     /// The receipt's document type and validity; `None`: receipts are not rendered.
@@ -62,6 +66,10 @@ pub trait Items: Send + Sync {
 impl<T: Items + ?Sized> Items for &T {
     fn terms(&self, item_id: i64) -> Option<ItemTerms> {
         (**self).terms(item_id)
+    }
+
+    fn base_terms(&self, item_id: i64) -> Option<ItemTerms> {
+        (**self).base_terms(item_id)
     }
 
     fn check_params(&self, item_id: i64, params: &Value) -> Result<CheckedParams, ParamError> {
@@ -79,6 +87,15 @@ impl Items for catalogue::Catalogue {
     fn terms(&self, item_id: i64) -> Option<ItemTerms> {
         let spec = self.get(u32::try_from(item_id).ok()?)?;
         let rule = spec.receipt.as_ref().filter(|r| r.enabled)?;
+        Some(ItemTerms {
+            price_fen: rule.price_fen.into(),
+            print_price_fen: Some(rule.print_price_fen.into()),
+        })
+    }
+
+    fn base_terms(&self, item_id: i64) -> Option<ItemTerms> {
+        let spec = self.get(u32::try_from(item_id).ok()?)?;
+        let rule = spec.receipt.as_ref()?;
         Some(ItemTerms {
             price_fen: rule.price_fen.into(),
             print_price_fen: Some(rule.print_price_fen.into()),

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod error;
 pub mod items;
 pub mod ledger;
+pub mod operator;
 pub mod order;
 pub mod photo_spec;
 pub mod pic;
@@ -36,6 +37,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{PlatformError, Result};
 pub use items::{FixedItems, ItemTerms, Items, ReceiptTerms};
 pub use ledger::{LedgerEntry, LedgerKind};
+pub use operator::{AuditEntry, Operator, Role, Session, SpecOverride};
 pub use order::{
     Action, Approval, Order, OrderCounts, OrderDetail, OrderEvent, OrderFilter, OrderStatus,
     Submission,
@@ -44,6 +46,6 @@ pub use pic::{NewPic, Pic, PicPhoto};
 pub use receipt::{ReceiptCheck, ReceiptSettings, ReceiptState};
 pub use repo::{Repo, SqliteRepo};
 pub use service::{
-    check_notice_url, db_path, Platform, RetentionReport, SandboxReport, Settings, UserInfo,
-    BLOB_DIR, DB_FILE, PURGEABLE, SANDBOX_ACTOR,
+    check_notice_url, db_path, Login, LoginRefusal, Platform, RetentionReport, SandboxReport,
+    Settings, UserInfo, BLOB_DIR, DB_FILE, PURGEABLE, SANDBOX_ACTOR,
 };

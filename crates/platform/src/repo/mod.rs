@@ -18,6 +18,7 @@ use crate::callback::{
 };
 use crate::error::Result;
 use crate::ledger::{LedgerEntry, LedgerKind};
+use crate::operator::{AuditEntry, Operator, Session, SpecOverride};
 use crate::order::{Order, OrderCounts, OrderEvent, OrderFilter, OrderStatus};
 use crate::pic::Pic;
 
@@ -171,4 +172,38 @@ pub trait Repo: Send + Sync {
     async fn callback(&self, id: i64) -> Result<Option<Callback>>;
     async fn callbacks(&self, filter: &CallbackFilter) -> Result<Vec<Callback>>;
     async fn callback_attempts(&self, callback_id: i64) -> Result<Vec<CallbackAttempt>>;
+
+    // ---- the console: operators, sessions, the audit log, spec overrides
+    /// Inserts the operator; `Conflict` if the name is taken.
+    async fn insert_operator(&self, op: &Operator) -> Result<()>;
+    async fn operator(&self, name: &str) -> Result<Option<Operator>>;
+    /// Every operator, by name.
+    async fn operators(&self) -> Result<Vec<Operator>>;
+    /// Writes role, password_hash, failed_logins, locked_until and disabled of `op.name`.
+    /// False if no such operator.
+    async fn update_operator(&self, op: &Operator) -> Result<bool>;
+    /// One failed login, in one statement: adds 1 to `failed_logins`; when that reaches
+    /// `lock_after`, sets `locked_until` and the count back to 0. The operator after it;
+    /// `None` if unknown.
+    async fn count_login_failure(
+        &self,
+        name: &str,
+        lock_after: u32,
+        locked_until: DateTime<Utc>,
+    ) -> Result<Option<Operator>>;
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    /// The session with this token hash, expired or not (the caller checks `expires_at`).
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    /// False if there was no such session.
+    async fn delete_session(&self, token_hash: &str) -> Result<bool>;
+    /// Ends every session of the operator (disabled, password reset); how many.
+    async fn delete_sessions_of(&self, operator: &str) -> Result<u64>;
+    /// Appends to the audit log (`entry.id` is assigned, not read).
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Newest first; only `operator`'s when given; at most `limit` (0: 100).
+    async fn audit_log(&self, operator: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// Inserts or replaces the override of `o.item_id`.
+    async fn set_spec_override(&self, o: &SpecOverride) -> Result<()>;
+    /// Every override, by item_id.
+    async fn spec_overrides(&self) -> Result<Vec<SpecOverride>>;
 }

@@ -21,8 +21,11 @@ use crate::callback::{
 };
 use crate::error::{PlatformError, Result};
 use crate::ledger::{LedgerEntry, LedgerKind};
+use crate::operator::{AuditEntry, Operator, Session, SpecOverride};
 use crate::order::{Action, Order, OrderCounts, OrderEvent, OrderFilter, OrderStatus};
 use crate::pic::Pic;
+
+mod console;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -1014,6 +1017,65 @@ impl Repo for SqliteRepo {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(attempt_row).collect()
+    }
+
+    // ---- the console (queries in sqlite/console.rs)
+
+    async fn insert_operator(&self, op: &Operator) -> Result<()> {
+        console::insert_operator(&self.writer, op).await
+    }
+
+    async fn operator(&self, name: &str) -> Result<Option<Operator>> {
+        console::operator(&self.reader, name).await
+    }
+
+    async fn operators(&self) -> Result<Vec<Operator>> {
+        console::operators(&self.reader).await
+    }
+
+    async fn update_operator(&self, op: &Operator) -> Result<bool> {
+        console::update_operator(&self.writer, op).await
+    }
+
+    async fn count_login_failure(
+        &self,
+        name: &str,
+        lock_after: u32,
+        locked_until: DateTime<Utc>,
+    ) -> Result<Option<Operator>> {
+        console::count_login_failure(&self.writer, name, lock_after, locked_until).await
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<()> {
+        console::insert_session(&self.writer, session).await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        console::session(&self.reader, token_hash).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        console::delete_session(&self.writer, token_hash).await
+    }
+
+    async fn delete_sessions_of(&self, operator: &str) -> Result<u64> {
+        console::delete_sessions_of(&self.writer, operator).await
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<()> {
+        console::insert_audit(&self.writer, entry).await
+    }
+
+    async fn audit_log(&self, operator: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
+        console::audit_log(&self.reader, operator, limit).await
+    }
+
+    async fn set_spec_override(&self, o: &SpecOverride) -> Result<()> {
+        console::set_spec_override(&self.writer, o).await
+    }
+
+    async fn spec_overrides(&self) -> Result<Vec<SpecOverride>> {
+        console::spec_overrides(&self.reader).await
     }
 }
 

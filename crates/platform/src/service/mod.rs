@@ -1,6 +1,7 @@
 //! [`Platform`]: the operations the server, the CLI and the jobs call.
 
 mod apps;
+mod console;
 mod orders;
 mod outbox;
 mod pics;
@@ -9,6 +10,7 @@ mod retention;
 mod sandbox;
 
 pub use apps::UserInfo;
+pub use console::{Login, LoginRefusal};
 pub use orders::check_notice_url;
 pub use retention::{RetentionReport, PURGEABLE};
 pub use sandbox::{SandboxReport, SANDBOX_ACTOR};
@@ -23,6 +25,7 @@ use crate::callback::CallbackPolicy;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::items::Items;
+use crate::operator::{OverriddenItems, SpecOverrides};
 use crate::order::OrderNoGen;
 use crate::receipt::ReceiptSettings;
 use crate::repo::{Repo, SqliteRepo};
@@ -80,6 +83,8 @@ pub struct Platform {
     clock: Arc<dyn Clock>,
     settings: Settings,
     order_nos: Arc<OrderNoGen>,
+    /// The admins' spec overrides, applied by `items` (loaded by `open_embedded`).
+    overrides: Arc<SpecOverrides>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -97,6 +102,11 @@ impl Platform {
         items: Arc<dyn Items>,
         settings: Settings,
     ) -> Self {
+        let overrides = Arc::new(SpecOverrides::default());
+        let items = Arc::new(OverriddenItems {
+            inner: items,
+            overrides: overrides.clone(),
+        });
         Self {
             repo,
             blobs,
@@ -104,6 +114,7 @@ impl Platform {
             clock: Arc::new(SystemClock),
             settings,
             order_nos: Arc::new(OrderNoGen::new()),
+            overrides,
         }
     }
 
@@ -117,7 +128,9 @@ impl Platform {
         std::fs::create_dir_all(data_dir)?;
         let repo = SqliteRepo::open(&data_dir.join(DB_FILE)).await?;
         let blobs = ObjectBlobStore::local(&data_dir.join(BLOB_DIR))?;
-        Ok(Self::new(Arc::new(repo), Arc::new(blobs), items, settings))
+        let platform = Self::new(Arc::new(repo), Arc::new(blobs), items, settings);
+        platform.load_spec_overrides().await?;
+        Ok(platform)
     }
 
     /// Replaces the clock (tests move time with [`crate::ManualClock`]).
