@@ -1,14 +1,19 @@
-//! Blob storage: made photos, originals, receipts, print sheets. Local files by default,
-//! any `object_store` back-end (S3) later. Keys are `/`-separated, e.g.
-//! `pic/20250101/123456789012/white.jpg` or `order/<order_no>/receipt-<rand>.jpg`.
+//! Blob storage: made photos, originals, receipts, print sheets. Local files by default, or
+//! an S3 bucket (`s3://bucket?endpoint=…&region=…`, see [`ObjectBlobStore::open`]). Keys are
+//! `/`-separated, e.g. `pic/20250101/123456789012/white.jpg` or
+//! `order/<order_no>/receipt-<rand>.jpg`.
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::FutureExt as _;
 use futures::TryStreamExt as _;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+use object_store::signer::{Method, Signer as _};
+use object_store::{ClientConfigKey, ObjectStore, ObjectStoreExt as _, PutPayload, RetryConfig};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::{PlatformError, Result};
 
@@ -23,17 +28,134 @@ pub trait BlobStore: Send + Sync {
     async fn exists(&self, key: &str) -> Result<bool>;
     /// Every key under `prefix` (a folder, e.g. `order/20250101120000123456`), sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// A URL the store itself serves `key` at for `expires_in`, without our server
+    /// (S3 presigned GET). `None` when the store cannot presign (local files).
+    fn presigned_url(&self, _key: &str, _expires_in: Duration) -> Option<String> {
+        None
+    }
+    /// Where the blobs are, for logs and errors (no secrets).
+    fn describe(&self) -> String {
+        "blob store".into()
+    }
 }
 
 /// A [`BlobStore`] over any `object_store` back-end.
 #[derive(Debug, Clone)]
 pub struct ObjectBlobStore {
     store: Arc<dyn ObjectStore>,
+    /// Set on S3: presigns GET URLs.
+    s3: Option<Arc<AmazonS3>>,
+    label: String,
 }
+
+/// How long one S3 request may take, connection included, and how long to keep retrying:
+/// a store that is down gives an error in seconds, never a hung request.
+const S3_TIMEOUT: &str = "30s";
+const S3_CONNECT_TIMEOUT: &str = "3s";
+const S3_RETRY_FOR: Duration = Duration::from_secs(10);
+/// The longest S3 accepts for a presigned URL.
+pub const PRESIGN_MAX: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl ObjectBlobStore {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            s3: None,
+            label: "object store".into(),
+        }
+    }
+
+    /// A store from a URL: `s3://bucket?endpoint=…&region=…`, `file:///dir`, or a plain path
+    /// (a local folder).
+    pub fn open(url: &str) -> Result<Self> {
+        if url.starts_with("s3://") {
+            return Self::s3(url);
+        }
+        let dir = match url.strip_prefix("file://") {
+            Some(path) => path,
+            None if url.contains("://") => {
+                return Err(PlatformError::Invalid(format!(
+                    "store URL {url:?}: only s3:// and file:// are known"
+                )))
+            }
+            None => url,
+        };
+        Self::local(std::path::Path::new(dir))
+    }
+
+    /// An S3 bucket: `s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1`. Anything
+    /// not in the URL comes from the usual `AWS_*` environment variables (keys, region,
+    /// endpoint). Plain `http` endpoints are allowed on loopback, elsewhere only with
+    /// `allow_http=true`. Other query keys: `timeout`, `connect_timeout`, `virtual_hosted`.
+    pub fn s3(url: &str) -> Result<Self> {
+        let bad = |why: String| PlatformError::Invalid(format!("store URL {url:?}: {why}"));
+        let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+        let bucket = parsed
+            .host_str()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| bad("no bucket".into()))?;
+        if !matches!(parsed.path(), "" | "/") {
+            return Err(bad(
+                "a key prefix is not supported; use a bucket of its own".into(),
+            ));
+        }
+        let mut b = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_config(
+                AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+                S3_TIMEOUT,
+            )
+            .with_config(
+                AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+                S3_CONNECT_TIMEOUT,
+            )
+            .with_retry(RetryConfig {
+                max_retries: 3,
+                retry_timeout: S3_RETRY_FOR,
+                ..Default::default()
+            });
+        let mut endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .or_else(|_| std::env::var("AWS_ENDPOINT"))
+            .ok();
+        let mut allow_http = None;
+        for (k, v) in parsed.query_pairs() {
+            match k.as_ref() {
+                "endpoint" => endpoint = Some(v.to_string()),
+                "region" => b = b.with_region(v.as_ref()),
+                "allow_http" => allow_http = Some(v == "true"),
+                "virtual_hosted" => b = b.with_virtual_hosted_style_request(v == "true"),
+                "timeout" => {
+                    b = b.with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), v)
+                }
+                "connect_timeout" => {
+                    let key = AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout);
+                    b = b.with_config(key, v)
+                }
+                other => return Err(bad(format!("unknown setting {other:?}"))),
+            }
+        }
+        if let Some(ep) = &endpoint {
+            let ep_url = url::Url::parse(ep).map_err(|e| bad(format!("endpoint: {e}")))?;
+            if ep_url.scheme() == "http" {
+                if !allow_http.unwrap_or_else(|| is_loopback(&ep_url)) {
+                    return Err(bad(format!(
+                        "endpoint {ep} is plain http off loopback; add allow_http=true if meant"
+                    )));
+                }
+                b = b.with_allow_http(true);
+            }
+            b = b.with_endpoint(ep.as_str());
+        }
+        let s3 = Arc::new(b.build()?);
+        let label = match &endpoint {
+            Some(ep) => format!("s3://{bucket} at {ep}"),
+            None => format!("s3://{bucket}"),
+        };
+        Ok(Self {
+            store: s3.clone(),
+            s3: Some(s3),
+            label,
+        })
     }
 
     /// Files under `dir` (created if missing). `object_store` writes a temporary file and
@@ -41,7 +163,19 @@ impl ObjectBlobStore {
     pub fn local(dir: &std::path::Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let fs = LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true);
-        Ok(Self::new(Arc::new(fs)))
+        Ok(Self {
+            label: format!("local dir {}", dir.display()),
+            ..Self::new(Arc::new(fs))
+        })
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -91,6 +225,21 @@ impl BlobStore for ObjectBlobStore {
             .await?;
         keys.sort();
         Ok(keys)
+    }
+
+    /// Presigns only when the credentials are at hand (static keys): the signature is
+    /// computed in place, never by waiting on a credential service.
+    fn presigned_url(&self, key: &str, expires_in: Duration) -> Option<String> {
+        let s3 = self.s3.as_ref()?;
+        let path = path(key).ok()?;
+        let signed = s3
+            .signed_url(Method::GET, &path, expires_in.min(PRESIGN_MAX))
+            .now_or_never()?;
+        signed.ok().map(|u| u.to_string())
+    }
+
+    fn describe(&self) -> String {
+        self.label.clone()
     }
 }
 
