@@ -16,6 +16,7 @@ pub mod receipt;
 pub mod reply;
 pub mod sandbox;
 pub mod state;
+pub mod timing;
 pub mod upload;
 pub mod verify;
 
@@ -56,6 +57,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .fallback(not_found)
         // The body limit is ours (forms.rs), checked before reading.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(timing::stamp))
         .layer(trace)
         .with_state(svc)
 }

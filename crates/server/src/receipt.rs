@@ -1,6 +1,8 @@
 //! `/receipt/make`, `/receipt/submit` (and resubmit), `/receipt/cancel`, `/receipt/query`.
 
 use axum::extract::State;
+use axum::response::Response;
+use axum::Extension;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use engine::sheet::Paper;
@@ -16,6 +18,7 @@ use crate::forms::Fields;
 use crate::reply::{ApiResult, Reply};
 use crate::sandbox::Outcome;
 use crate::state::Service;
+use crate::timing::{Arrived, Stages};
 use crate::upload;
 
 /// Times in answers: RFC 3339 in China time, e.g. `2021-06-16T13:41:06+08:00`.
@@ -44,7 +47,19 @@ fn item_unknown(item: &str) -> ApiError {
 }
 
 /// `POST /receipt/make`: key, item_id, image (base64) → pic_id and one URL per colour.
-pub async fn make(State(svc): State<Arc<Service>>, fields: Fields) -> ApiResult {
+/// Answers with a `Server-Timing` header of its stages (see [`crate::timing`]).
+pub async fn make(
+    State(svc): State<Arc<Service>>,
+    arrived: Option<Extension<Arrived>>,
+    fields: Fields,
+) -> Response {
+    let mut stages = Stages::new(arrived.map(|Extension(a)| a));
+    stages.mark("read");
+    let answer = make_pic(&svc, fields, &mut stages).await;
+    stages.attach(answer)
+}
+
+async fn make_pic(svc: &Service, fields: Fields, stages: &mut Stages) -> ApiResult {
     let app = svc.authenticate(fields.require("key")?).await?;
     let item = fields.require("item_id")?;
     let spec = svc.catalogue.find(item).ok_or_else(|| item_unknown(item))?;
@@ -53,6 +68,7 @@ pub async fn make(State(svc): State<Arc<Service>>, fields: Fields) -> ApiResult 
         None => Bytes::from(upload::decode_base64(fields.require("image")?)?),
     };
     upload::check_image(&bytes)?;
+    stages.mark("decode");
     let photo_spec = platform::photo_spec::photo_spec(spec);
     let with_sheet = spec
         .receipt
@@ -74,6 +90,7 @@ pub async fn make(State(svc): State<Arc<Service>>, fields: Fields) -> ApiResult 
         .run(move || engine.make(&input, &photo_spec, &opts))
         .await?
         .map_err(|e| ApiError::from(&e).with_field("image"))?;
+    stages.mark("engine");
     let checks = serde_json::to_value(&made.report).unwrap_or(Value::Null);
     let new = NewPic {
         item_id: i64::from(spec.item_id),
@@ -92,10 +109,11 @@ pub async fn make(State(svc): State<Arc<Service>>, fields: Fields) -> ApiResult 
         .store_pic(&app, new)
         .await
         .map_err(platform_err)?;
+    stages.mark("store");
     let now = svc.platform.now();
     let mut data = json!({
         "pic_id": pic.pic_id,
-        "list": photo_urls(&svc, &pic, now),
+        "list": photo_urls(svc, &pic, now),
         "item_id": pic.item_id,
         "expires_at": time(pic.expires_at),
         "checks": checks,

@@ -41,20 +41,25 @@ impl Platform {
         Ok(pic)
     }
 
+    /// Writes the pic's blobs concurrently (a local store writes each on a blocking thread).
     async fn put_pic_blobs(&self, pic: &Pic, new: NewPic) -> Result<()> {
-        for (photo, (_, bytes)) in pic.photos.iter().zip(new.photos) {
-            self.blobs.put(&photo.key, bytes).await?;
-        }
+        let photos = pic
+            .photos
+            .iter()
+            .zip(new.photos)
+            .map(|(p, (_, b))| (&p.key, b));
         let extra = [
             (&pic.original_key, new.original),
             (&pic.png_key, new.transparent_png),
             (&pic.print_key, new.print_sheet),
         ];
-        for (key, bytes) in extra {
-            if let (Some(key), Some(bytes)) = (key, bytes) {
-                self.blobs.put(key, bytes).await?;
-            }
-        }
+        let extra = extra
+            .into_iter()
+            .filter_map(|(k, b)| Some((k.as_ref()?, b?)));
+        let puts = photos
+            .chain(extra)
+            .map(|(key, bytes)| self.blobs.put(key, bytes));
+        futures::future::try_join_all(puts).await?;
         Ok(())
     }
 
