@@ -3,53 +3,9 @@
 
 mod support;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
+use support::receiver::receiver;
 use support::{b64, code, gd_param, testdata, Server};
-
-struct Delivery {
-    headers: HashMap<String, String>,
-    form: HashMap<String, String>,
-}
-
-/// A merchant's endpoint: answers every POST with `{"code":0}` and hands each one to the test.
-fn receiver() -> (String, mpsc::Receiver<Delivery>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
-    let url = format!("http://{}/notify", listener.local_addr().expect("addr"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut headers = HashMap::new();
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                }
-            }
-            let len = headers
-                .get("content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            let _ = reader.read_exact(&mut body);
-            let form = url::form_urlencoded::parse(&body).into_owned().collect();
-            let answer = r#"{"code":0,"msg":"同步完成","data":{}}"#;
-            let mut stream = reader.into_inner();
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len());
-            let _ = tx.send(Delivery { headers, form });
-        }
-    });
-    (url, rx)
-}
 
 #[test]
 fn serve_delivers_signed_callbacks_in_order() {

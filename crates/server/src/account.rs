@@ -28,9 +28,12 @@ pub async fn item_list(State(svc): State<Arc<Service>>, fields: Fields) -> ApiRe
         receipt_only: fields.flag("is_receipt")? || fields.flag("receipt_only")?,
         country: fields.get("country").map(str::to_string),
     };
+    // The admins' overrides (receipts on or off, price) first, then the filter.
     let list: Vec<Value> = svc
         .catalogue
-        .select(&filter)
+        .iter()
+        .map(|s| svc.platform.effective_spec(s))
+        .filter(|s| filter.matches(s))
         .map(|s| s.to_api_json())
         .collect();
     Ok(Reply::ok(Value::Array(list)))
@@ -49,7 +52,7 @@ pub async fn item_get(State(svc): State<Arc<Service>>, fields: Fields) -> ApiRes
         )
         .with_field("item_id")
     })?;
-    Ok(Reply::ok(spec.to_api_json()))
+    Ok(Reply::ok(svc.platform.effective_spec(spec).to_api_json()))
 }
 
 /// `GET|POST /user/info`: the app's name, balance (yuan, 2 decimals) and order counts.

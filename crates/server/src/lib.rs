@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod codes;
+pub mod console;
 pub mod files;
 pub mod forms;
 pub mod jobs;
@@ -54,6 +55,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .route("/files/{*key}", get(files::serve_file))
         .route("/r/{receipt_no}", get(verify::receipt_page))
+        .merge(console::routes())
         .fallback(not_found)
         // The body limit is ours (forms.rs), checked before reading.
         .layer(DefaultBodyLimit::disable())

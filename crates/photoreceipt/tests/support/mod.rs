@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use base64::Engine as _;
 use platform::{App, Bytes, FixedItems, NewPic, Pic, Platform};
 use serde_json::{json, Value};
