@@ -2,7 +2,8 @@
 //! driven by fantoccini) against the real `serve`: log in, refuse a wrong password and a
 //! form without its CSRF token, lock out after 5 failures; take and approve (the callback
 //! carries `image_receipt`, whose QR code decodes back to the receipt number), adjust and
-//! approve (the callback carries `image`), reject with a preset reason (`reject_msg`).
+//! approve (the callback carries `image`), approve with the authority's own receipt image,
+//! reject with a preset reason (`reject_msg`); the admin pages (apps, keys, specs, reveal, audit).
 //! Screenshots of the queue, order and receipt pages go to
 //! `<target>/tmp/console-screenshots/`.
 
@@ -214,6 +215,33 @@ async fn take_approve_adjust_and_reject_reach_the_merchant() {
         (photo.width(), photo.height()),
         (260, 378),
         "the spec's size"
+    );
+
+    // Approve with the authority's own receipt image: that image is what the merchant gets.
+    let uploaded = order(&s, &key, &notice_url);
+    b.goto(&s.url(&format!("/console/orders/{uploaded}"))).await;
+    b.submit("#take button").await;
+    callback(&rx, &uploaded, "2");
+    let scan = s.data_dir().join("authority-receipt.png");
+    let mut img = image::RgbImage::new(300, 200);
+    img.put_pixel(10, 10, image::Rgb([200, 30, 30]));
+    img.save(&scan).expect("write scan");
+    b.fill("#approve input[name=receipt_no]", "GD2026120400003")
+        .await;
+    b.element("#approve input[name=receipt_image]")
+        .await
+        .send_keys(&scan.display().to_string())
+        .await
+        .expect("choose file");
+    b.submit("#approve button[type=submit]").await;
+    let done = callback(&rx, &uploaded, "3");
+    let (status, _, _, got) = s.fetch(done.form.get("image_receipt").expect("image_receipt"));
+    assert_eq!(status, 200);
+    let got = image::load_from_memory(&got).expect("image").to_rgb8();
+    assert_eq!(
+        got.dimensions(),
+        (300, 200),
+        "the uploaded receipt, not a rendered one"
     );
 
     // Reject with a preset reason.

@@ -132,7 +132,7 @@ impl Browser {
     }
 
     /// The first element matching `css`; a missing one fails with the page's text.
-    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+    pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
         match self.client.find(Locator::Css(css)).await {
             Ok(el) => el,
             Err(e) => {
