@@ -160,7 +160,13 @@ async fn take_approve_adjust_and_reject_reach_the_merchant() {
     let b = Browser::start().await;
     b.login(&s.base, "zhou", &password).await;
 
+    overdue(&s, &rejected);
     b.goto(&s.url("/console")).await;
+    let late = b.text("#queue tr.overdue").await;
+    assert!(
+        late.contains(rejected.as_str()) && late.contains("超时"),
+        "{late}"
+    );
     let queue = b.text("#queue").await;
     for no in [&plain, &adjusted, &rejected] {
         assert!(queue.contains(no.as_str()), "{no} not queued: {queue}");
@@ -263,6 +269,23 @@ async fn take_approve_adjust_and_reject_reach_the_merchant() {
     );
     assert_eq!(query_status(&s, &key, &rejected), -1);
     b.client.clone().close().await.expect("close");
+}
+
+/// Moves the order's SLA due time an hour into the past, in the SQLite file itself (the
+/// server has no clock to wind).
+fn overdue(s: &Server, order_no: &str) {
+    let db = s.data_dir().join("photoreceipt.db");
+    let script = "import sqlite3,sys,time\n\
+        c=sqlite3.connect(sys.argv[1]);c.execute('PRAGMA busy_timeout=5000')\n\
+        n=c.execute('UPDATE orders SET sla_due_at=? WHERE order_no=?',(int(time.time()*1000)-3600000,sys.argv[2])).rowcount\n\
+        c.commit();assert n==1";
+    let ok = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&db)
+        .arg(order_no)
+        .status()
+        .expect("python3");
+    assert!(ok.success(), "could not move the SLA of {order_no}");
 }
 
 /// The preview `<img>`'s natural width once it has loaded (0 if it never does).
