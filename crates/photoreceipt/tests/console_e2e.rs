@@ -16,7 +16,7 @@ use fantoccini::Locator;
 use serde_json::Value;
 use std::sync::mpsc;
 use std::time::Duration;
-use support::receiver::{receiver, Delivery};
+use support::receiver::{receiver, switchable_receiver, Delivery};
 use support::{b64, code, gd_param, testdata, Server};
 
 fn serve() -> Server {
@@ -397,5 +397,24 @@ async fn admin_pages_apps_specs_reveal_and_audit() {
         "{audit}"
     );
     assert!(audit.contains("boss"), "{audit}");
+
+    // A callback the merchant kept refusing is listed as failed; redeliver sends it again.
+    let (down_url, rx, up) = switchable_receiver(false);
+    let stuck = order(&s, &key, &down_url);
+    s.cli_ok(&["order", "take", &stuck]);
+    let row = format!("#failed-callbacks tr[data-order='{stuck}']");
+    let mut listed = false;
+    for _ in 0..60 {
+        b.goto(&s.url("/console/admin/callbacks")).await;
+        if b.client.find(Locator::Css(&row)).await.is_ok() {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(listed, "the failed callback of {stuck} is listed");
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    b.submit(&format!("{row} form button")).await;
+    callback(&rx, &stuck, "2");
     b.client.clone().close().await.expect("close");
 }

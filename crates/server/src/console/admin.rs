@@ -341,7 +341,7 @@ async fn callbacks(State(svc): State<Arc<Service>>, staff: Staff) -> Response {
             @if list.is_empty() { p { "没有失败的回调。No failed callbacks." } }
             table #failed-callbacks {
                 thead { tr { th { "#" } th { "订单 Order" } th { "status" } th { "notice_url" } th { "尝试 Attempts" } th { "更新 Updated" } th {} } }
-                tbody { @for cb in &list { tr {
+                tbody { @for cb in &list { tr data-order=(cb.order_no) {
                     td { (cb.id) } td { a href={ "/console/orders/" (cb.order_no) } { (cb.order_no) } } td { (cb.status) }
                     td { code { (cb.notice_url) } } td { (cb.attempts) } td { (page::china(cb.updated_at)) }
                     td { form method="post" action={ "/console/admin/callbacks/" (cb.id) "/redeliver" } {
