@@ -86,6 +86,15 @@ def grey_png(side):
     return png_raw(side, side, 8, 0, b"".join(parts))
 
 
+def grey_rgba16_png(side):
+    """A flat grey 16-bit RGBA PNG of side×side: 8 bytes a pixel, the costliest layout to decode."""
+    z = zlib.compressobj(9)
+    row = b"\x00" + b"\x80\x00" * 4 * side
+    parts = [z.compress(row) for _ in range(side)]
+    parts.append(z.flush())
+    return png_raw(side, side, 16, 6, b"".join(parts))
+
+
 def png16(img):
     """16-bit RGB PNG (Pillow cannot write one): each 8-bit sample v becomes v·257."""
     a = np.asarray(img, dtype=np.uint16) * 257
@@ -131,6 +140,7 @@ def cases():
     yield "bomb-65000.jpg", bomb_jpeg(scene(64, 64))
     yield "side-5999.png", grey_png(5999)
     yield "side-6000.png", grey_png(6000)
+    yield "rgba16-5999.png", grey_rgba16_png(5999)
     yield "gif-named.jpg", pil_bytes(scene(64, 64).convert("P"), "GIF")
     yield "webp-named.jpg", pil_bytes(scene(64, 64), "WEBP", quality=80)
     yield "heic-named.jpg", heic_head()

@@ -62,6 +62,13 @@ pub struct ServeArgs {
     /// How long a make waits for a worker before answering "busy" [default: 20s].
     #[arg(long, env = "PHOTORECEIPT_MAKE_QUEUE_TIMEOUT", value_name = "DURATION")]
     pub make_queue_timeout: Option<String>,
+    /// Makes waiting for a worker at most; beyond that "busy" at once, before the body is
+    /// read [default: 4 × make-workers].
+    #[arg(long, env = "PHOTORECEIPT_MAKE_QUEUE", value_name = "N")]
+    pub make_queue: Option<usize>,
+    /// A request body not received within this answers 408 [default: 30s].
+    #[arg(long, env = "PHOTORECEIPT_BODY_TIMEOUT", value_name = "DURATION")]
+    pub body_timeout: Option<String>,
     /// Requests per second per app; 0 turns the limit off [default: 1000].
     #[arg(long, env = "PHOTORECEIPT_RATE_LIMIT", value_name = "N")]
     pub rate_limit: Option<f64>,
@@ -108,6 +115,8 @@ struct FileConfig {
     max_body: Option<usize>,
     make_workers: Option<usize>,
     make_queue_timeout: Option<String>,
+    make_queue: Option<usize>,
+    body_timeout: Option<String>,
     rate_limit: Option<f64>,
     rate_burst: Option<f64>,
     models: Option<PathBuf>,
@@ -134,6 +143,8 @@ pub struct Config {
     pub max_body: usize,
     pub make_workers: usize,
     pub make_queue_timeout: Duration,
+    pub make_queue: usize,
+    pub body_timeout: Duration,
     pub rate_limit: f64,
     pub rate_burst: f64,
     pub models: PathBuf,
@@ -173,6 +184,10 @@ impl Config {
             format!("--listen: `{listen_text}` is not an address like 127.0.0.1:8080")
         })?;
         let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(1000.0);
+        let make_workers = args
+            .make_workers
+            .or(file.make_workers)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let config = Config {
             listen,
             data_dir: args
@@ -202,15 +217,22 @@ impl Config {
             )?,
             url_ttl: pick(&args.url_ttl, &file.url_ttl, "24h", "url-ttl")?,
             max_body: args.max_body.or(file.max_body).unwrap_or(10 * 1024 * 1024),
-            make_workers: args
-                .make_workers
-                .or(file.make_workers)
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            make_workers,
             make_queue_timeout: pick(
                 &args.make_queue_timeout,
                 &file.make_queue_timeout,
                 "20s",
                 "make-queue-timeout",
+            )?,
+            make_queue: args
+                .make_queue
+                .or(file.make_queue)
+                .unwrap_or(4 * make_workers),
+            body_timeout: pick(
+                &args.body_timeout,
+                &file.body_timeout,
+                "30s",
+                "body-timeout",
             )?,
             rate_limit,
             rate_burst: args

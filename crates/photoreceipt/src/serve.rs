@@ -119,6 +119,8 @@ fn server_config(c: &Config, public_url: &str) -> ServerConfig {
         max_body_bytes: c.max_body,
         make_workers: c.make_workers,
         make_queue_timeout: c.make_queue_timeout,
+        make_queue: c.make_queue,
+        body_timeout: c.body_timeout,
         rate_limit: c.rate_limit,
         rate_burst: c.rate_burst,
         sandbox_delay: c.sandbox_delay,

@@ -91,13 +91,32 @@ impl ApiError {
         )
     }
 
+    pub fn body_timeout(secs: u64) -> Self {
+        Self::new(
+            code::BODY_TIMEOUT,
+            format!("请求体未在 {secs} 秒内传完"),
+            format!("the request body did not arrive within {secs} s"),
+        )
+    }
+
+    pub fn storage_full() -> Self {
+        Self::new(
+            code::STORAGE_FULL,
+            "存储空间不足，请稍后重试",
+            "the service is out of storage space; retry later",
+        )
+    }
+
     /// The HTTP status of the answer: 200 for every API error (as the seed), except the
-    /// transport problems: 413 body too large, 429 rate limited, 500 internal.
+    /// transport problems: 408 body too slow, 413 body too large, 429 rate limited, 500
+    /// internal, 503 out of storage.
     pub fn http_status(&self) -> u16 {
         match self.code {
+            code::BODY_TIMEOUT => 408,
             code::BODY_TOO_LARGE => 413,
             code::RATE_LIMITED => 429,
             code::INTERNAL => 500,
+            code::STORAGE_FULL => 503,
             code::NOT_FOUND => 404,
             _ => 200,
         }
@@ -141,8 +160,10 @@ pub mod code {
     pub const RATE_LIMITED: u32 = 7001;
     pub const BUSY: u32 = 7002;
     pub const BODY_TOO_LARGE: u32 = 7003;
+    pub const BODY_TIMEOUT: u32 = 7004;
     pub const INTERNAL: u32 = 9000;
     pub const MODEL_UNAVAILABLE: u32 = 9001;
+    pub const STORAGE_FULL: u32 = 9002;
 }
 
 impl From<&EngineError> for ApiError {
@@ -230,20 +251,20 @@ impl From<&PlatformError> for ApiError {
             }
             P::PicNotFound(id) => ApiError::new(
                 code::PIC_NOT_FOUND,
-                format!("pic_id {id} 不存在"),
-                format!("pic_id {id} not found"),
+                format!("pic_id {} 不存在", shown(id)),
+                format!("pic_id {} not found", shown(id)),
             )
             .with_field("pic_id"),
             P::PicExpired(id) => ApiError::new(
                 code::PIC_EXPIRED,
-                format!("pic_id {id} 已过期，请重新制作"),
-                format!("pic_id {id} has expired; make the photo again"),
+                format!("pic_id {} 已过期，请重新制作", shown(id)),
+                format!("pic_id {} has expired; make the photo again", shown(id)),
             )
             .with_field("pic_id"),
             P::PicForeign(id) => ApiError::new(
                 code::PIC_FOREIGN,
-                format!("pic_id {id} 不属于当前应用"),
-                format!("pic_id {id} belongs to another app"),
+                format!("pic_id {} 不属于当前应用", shown(id)),
+                format!("pic_id {} belongs to another app", shown(id)),
             )
             .with_field("pic_id"),
             P::PicUsed { pic_id, order_no } => ApiError::new(
@@ -254,8 +275,8 @@ impl From<&PlatformError> for ApiError {
             .with_field("pic_id"),
             P::OrderNotFound(no) => ApiError::new(
                 code::ORDER_NOT_FOUND,
-                format!("订单 {no} 不存在"),
-                format!("order {no} not found"),
+                format!("订单 {} 不存在", shown(no)),
+                format!("order {} not found", shown(no)),
             )
             .with_field("order_no"),
             P::WrongState {
@@ -329,6 +350,7 @@ impl From<&PlatformError> for ApiError {
                 format!("参数无效：{why}"),
                 format!("invalid input: {why}"),
             ),
+            P::Db(_) | P::Store(_) | P::Io(_) if is_storage_full(e) => ApiError::storage_full(),
             P::AppNotFound(_)
             | P::BlobNotFound(_)
             | P::Conflict(_)
@@ -338,6 +360,34 @@ impl From<&PlatformError> for ApiError {
             | P::Corrupt(_)
             | P::Io(_) => ApiError::internal(),
         }
+    }
+}
+
+/// True when the error comes from a full disk: `ENOSPC` anywhere in its source chain, or
+/// SQLite's "database or disk is full".
+pub fn is_storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = at {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
+                return true;
+            }
+        }
+        let text = err.to_string();
+        if text.contains("disk is full") || text.contains("No space left on device") {
+            return true;
+        }
+        at = err.source();
+    }
+    false
+}
+
+/// An id from the request as echoed in a message: at most 64 characters, so a huge input is
+/// not sent back.
+fn shown(id: &str) -> String {
+    match id.char_indices().nth(64) {
+        Some((i, _)) => format!("{}…", &id[..i]),
+        None => id.to_string(),
     }
 }
 

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::codes::{code, ApiError};
 use crate::state::Service;
@@ -135,7 +136,7 @@ impl FromRequest<Arc<Service>> for Fields {
         let query = req.uri().query().map(|q| q.as_bytes().to_vec());
         let mut fields = match *req.method() {
             Method::GET | Method::HEAD => Fields::default(),
-            _ => read_body(req, limit).await?,
+            _ => read_body(req, limit, state.config.body_timeout).await?,
         };
         if let Some(q) = query {
             // Body fields win over query fields of the same name.
@@ -148,7 +149,7 @@ impl FromRequest<Arc<Service>> for Fields {
     }
 }
 
-async fn read_body(req: Request, limit: usize) -> Result<Fields, ApiError> {
+async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Fields, ApiError> {
     let headers = req.headers();
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -163,8 +164,11 @@ async fn read_body(req: Request, limit: usize) -> Result<Fields, ApiError> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, limit)
+    // The limit holds while streaming too (chunked bodies have no Content-Length), and so
+    // does the time: a client trickling its body cannot hold a place for ever.
+    let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
         .await
+        .map_err(|_| ApiError::body_timeout(timeout.as_secs()))?
         .map_err(|_| ApiError::body_too_large(limit))?;
     if ctype.starts_with("multipart/form-data") {
         let req = Request::from_parts(parts, Body::from(bytes));

@@ -1,10 +1,10 @@
 //! Limits that keep the service responsive: a token bucket per app, and a bounded pool for
-//! the photo engine with a queue timeout.
+//! the photo engine with a bounded queue and a queue timeout.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::codes::ApiError;
 
@@ -63,20 +63,38 @@ impl RateLimiter {
     }
 }
 
-/// Runs engine work on the blocking pool, at most `workers` at a time. A request that waits
-/// longer than `queue_timeout` for a slot gets `BUSY`.
+/// Runs engine work on the blocking pool, at most `workers` at a time. At most `workers +
+/// queue` requests are admitted at once (see [`MakePool::admit`]); a request that waits longer
+/// than `queue_timeout` for a slot gets `BUSY`.
 #[derive(Debug, Clone)]
 pub struct MakePool {
     slots: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
     queue_timeout: Duration,
 }
 
+/// A make request's place, from before its body is read until its answer.
+#[derive(Debug)]
+pub struct Ticket(#[allow(dead_code)] OwnedSemaphorePermit);
+
 impl MakePool {
-    pub fn new(workers: usize, queue_timeout: Duration) -> Self {
+    pub fn new(workers: usize, queue: usize, queue_timeout: Duration) -> Self {
+        let workers = workers.max(1);
         Self {
-            slots: Arc::new(Semaphore::new(workers.max(1))),
+            slots: Arc::new(Semaphore::new(workers)),
+            admitted: Arc::new(Semaphore::new(workers + queue)),
             queue_timeout,
         }
+    }
+
+    /// A place for one more make, or `BUSY` at once when the workers and the queue are full.
+    /// Taken before the body is read, so the photos held in memory stay bounded.
+    pub fn admit(&self) -> Result<Ticket, ApiError> {
+        self.admitted
+            .clone()
+            .try_acquire_owned()
+            .map(Ticket)
+            .map_err(|_| ApiError::busy())
     }
 
     /// Runs `f` on a blocking thread once a slot is free. The slot is held until `f` ends,
@@ -124,7 +142,7 @@ mod tests {
 
     #[tokio::test]
     async fn pool_answers_busy_when_the_queue_wait_is_too_long() {
-        let pool = MakePool::new(1, Duration::from_millis(50));
+        let pool = MakePool::new(1, 4, Duration::from_millis(50));
         let p2 = pool.clone();
         let slow = tokio::spawn(async move {
             p2.run(|| std::thread::sleep(Duration::from_millis(300)))
@@ -135,5 +153,14 @@ mod tests {
         assert_eq!(e.code, code::BUSY);
         slow.await.unwrap().unwrap();
         assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+    }
+
+    #[test]
+    fn admission_is_bounded_by_workers_plus_queue() {
+        let pool = MakePool::new(2, 1, Duration::from_secs(1));
+        let held: Vec<_> = (0..3).map(|_| pool.admit().unwrap()).collect();
+        assert_eq!(pool.admit().unwrap_err().code, code::BUSY);
+        drop(held);
+        assert!(pool.admit().is_ok());
     }
 }

@@ -37,9 +37,11 @@ fn answer(data: Value) -> Value {
     json!({"200": {"description": "`code` 0 on success, an error code otherwise (see docs/api.md)",
         "content": {"application/json": {"schema": {"type": "object", "required": ["code", "msg", "data"], "properties": {
             "code": {"type": "integer"}, "msg": {"type": "string"}, "msg_en": {"type": "string"}, "data": data}}}}},
+        "408": {"description": "request body too slow (code 7004)"},
         "413": {"description": "request body too large (code 7003)"},
         "429": {"description": "rate limited (code 7001), with Retry-After"},
-        "500": {"description": "internal error (code 9000)"}})
+        "500": {"description": "internal error (code 9000)"},
+        "503": {"description": "out of storage (code 9002)"}})
 }
 
 fn write_op(summary: &str, fields: &[Field], data: Value) -> Value {

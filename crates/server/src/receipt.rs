@@ -1,7 +1,7 @@
 //! `/receipt/make`, `/receipt/submit` (and resubmit), `/receipt/cancel`, `/receipt/query`.
 
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{FromRequest, Request, State};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -47,13 +47,22 @@ fn item_unknown(item: &str) -> ApiError {
 }
 
 /// `POST /receipt/make`: key, item_id, image (base64) → pic_id and one URL per colour.
-/// Answers with a `Server-Timing` header of its stages (see [`crate::timing`]).
+/// Answers with a `Server-Timing` header of its stages (see [`crate::timing`]). Admitted
+/// (a bounded number at once) before its body is read; otherwise `BUSY` at once.
 pub async fn make(
     State(svc): State<Arc<Service>>,
     arrived: Option<Extension<Arrived>>,
-    fields: Fields,
+    req: Request,
 ) -> Response {
     let mut stages = Stages::new(arrived.map(|Extension(a)| a));
+    let _ticket = match svc.pool.admit() {
+        Ok(t) => t,
+        Err(busy) => return busy.into_response(),
+    };
+    let fields = match Fields::from_request(req, &svc).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     stages.mark("read");
     let answer = make_pic(&svc, fields, &mut stages).await;
     stages.attach(answer)

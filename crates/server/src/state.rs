@@ -25,6 +25,11 @@ pub struct ServerConfig {
     pub make_workers: usize,
     /// How long a make waits for a free worker before answering `BUSY`.
     pub make_queue_timeout: Duration,
+    /// Makes admitted beyond the workers (waiting for one); more get `BUSY` before their
+    /// body is read, so memory stays bounded however many clients send photos.
+    pub make_queue: usize,
+    /// A body not received within this gets `BODY_TIMEOUT` (HTTP 408).
+    pub body_timeout: Duration,
     /// Requests per second per app (token bucket); 0 turns the limit off.
     pub rate_limit: f64,
     /// Bucket size of the rate limit.
@@ -43,6 +48,8 @@ impl Default for ServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             make_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             make_queue_timeout: Duration::from_secs(20),
+            make_queue: 8,
+            body_timeout: Duration::from_secs(30),
             rate_limit: 1000.0,
             rate_burst: 2000.0,
             sandbox_delay: Duration::from_secs(10),
@@ -81,7 +88,11 @@ impl Service {
     ) -> Self {
         Self {
             urls: UrlSigner::new(&config.public_url, url_secret, config.url_ttl),
-            pool: MakePool::new(config.make_workers, config.make_queue_timeout),
+            pool: MakePool::new(
+                config.make_workers,
+                config.make_queue,
+                config.make_queue_timeout,
+            ),
             rate: RateLimiter::new(config.rate_limit, config.rate_burst),
             sandbox: Sandbox::default(),
             platform,
