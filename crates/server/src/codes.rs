@@ -73,6 +73,15 @@ impl ApiError {
         )
     }
 
+    /// The blob store failed; nothing was kept, the call can be repeated.
+    pub fn store_unavailable() -> Self {
+        Self::new(
+            code::STORE_UNAVAILABLE,
+            "文件存储暂时不可用，本次请求未保存任何内容，请稍后重试",
+            "the file store is unavailable; nothing was kept, please retry later",
+        )
+    }
+
     pub fn rate_limited(retry_after_s: u64) -> Self {
         let mut e = Self::new(
             code::RATE_LIMITED,
@@ -99,6 +108,7 @@ impl ApiError {
             code::RATE_LIMITED => 429,
             code::INTERNAL => 500,
             code::NOT_FOUND => 404,
+            code::STORE_UNAVAILABLE | code::NOT_READY => 503,
             _ => 200,
         }
     }
@@ -143,6 +153,10 @@ pub mod code {
     pub const BODY_TOO_LARGE: u32 = 7003;
     pub const INTERNAL: u32 = 9000;
     pub const MODEL_UNAVAILABLE: u32 = 9001;
+    /// The blob store (local dir or S3) did not answer or refused a write.
+    pub const STORE_UNAVAILABLE: u32 = 9002;
+    /// `/readyz`: a part the node needs (database, store) does not answer.
+    pub const NOT_READY: u32 = 9003;
 }
 
 impl From<&EngineError> for ApiError {
@@ -329,12 +343,12 @@ impl From<&PlatformError> for ApiError {
                 format!("参数无效：{why}"),
                 format!("invalid input: {why}"),
             ),
+            P::Store(_) => ApiError::store_unavailable(),
             P::AppNotFound(_)
             | P::BlobNotFound(_)
             | P::Conflict(_)
             | P::Db(_)
             | P::Migrate(_)
-            | P::Store(_)
             | P::Corrupt(_)
             | P::Io(_) => ApiError::internal(),
         }
