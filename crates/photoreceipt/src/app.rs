@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use platform::ledger::{fen_to_yuan, parse_yuan};
-use platform::{App, CallbackFormat, IssuedKey, NewApp, Platform, Settings};
+use platform::{App, BlobStore as _, CallbackFormat, IssuedKey, NewApp, ObjectBlobStore, Platform, Settings};
 use serde_json::json;
 use std::future::Future;
 use std::path::PathBuf;
@@ -23,20 +23,34 @@ pub struct DataDirArg {
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
+    /// Where the blobs are when not in `<data-dir>/blobs`: `s3://bucket?endpoint=…&region=…`
+    /// (keys from the AWS_* variables), as given to `serve`.
+    #[arg(long, global = true, env = "PHOTORECEIPT_STORE_URL", value_name = "URL")]
+    pub store_url: Option<String>,
 }
 
-/// Opens the platform on `data_dir` and runs `f` on a current-thread runtime.
-pub(crate) fn with_platform<T, F, Fut>(data_dir: &std::path::Path, f: F) -> anyhow::Result<T>
+/// `platform` with its blobs in `store_url` (S3), or as it is (the data dir's `blobs/`).
+pub(crate) fn with_store(platform: Platform, store_url: Option<&str>) -> anyhow::Result<Platform> {
+    let Some(url) = store_url else {
+        return Ok(platform);
+    };
+    let store = ObjectBlobStore::open(url).with_context(|| format!("--store-url {url}"))?;
+    tracing::info!(store = %store.describe(), "blob store");
+    Ok(platform.with_blobs(Arc::new(store)))
+}
+
+/// Opens the platform on the data dir (and store) and runs `f` on a current-thread runtime.
+pub(crate) fn with_platform<T, F, Fut>(data: &DataDirArg, f: F) -> anyhow::Result<T>
 where
     F: FnOnce(Platform) -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,
 {
-    with_platform_settings(data_dir, Settings::default(), f)
+    with_platform_settings(data, Settings::default(), f)
 }
 
 /// [`with_platform`] with the platform's settings.
 pub(crate) fn with_platform_settings<T, F, Fut>(
-    data_dir: &std::path::Path,
+    data: &DataDirArg,
     settings: Settings,
     f: F,
 ) -> anyhow::Result<T>
@@ -49,13 +63,20 @@ where
         .build()
         .context("starting the runtime")?;
     rt.block_on(async {
-        let catalogue = catalogue::Catalogue::try_builtin()
-            .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
-        let platform = Platform::open_embedded(data_dir, settings, Arc::new(catalogue))
-            .await
-            .with_context(|| format!("opening the data dir {}", data_dir.display()))?;
+        let platform = open_platform(data, settings).await?;
         f(platform).await
     })
+}
+
+/// The platform of `data`: the data dir's database, the blobs there or in `--store-url`.
+pub(crate) async fn open_platform(data: &DataDirArg, settings: Settings) -> anyhow::Result<Platform> {
+    let catalogue = catalogue::Catalogue::try_builtin()
+        .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
+    let dir = &data.data_dir;
+    let platform = Platform::open_embedded(dir, settings, Arc::new(catalogue))
+        .await
+        .with_context(|| format!("opening the data dir {}", dir.display()))?;
+    with_store(platform, data.store_url.as_deref())
 }
 
 #[derive(Args)]
@@ -138,7 +159,7 @@ pub struct TopupArgs {
 }
 
 pub fn run(cmd: AppCmd) -> anyhow::Result<ExitCode> {
-    with_platform(&cmd.data.data_dir, |p| async move {
+    with_platform(&cmd.data, |p| async move {
         match cmd.action {
             AppAction::Create(a) => create(&p, a).await,
             AppAction::List(a) => list(&p, a.json).await,

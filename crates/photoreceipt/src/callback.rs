@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::app::{with_platform, DataDirArg};
+use crate::app::{open_platform, with_platform, DataDirArg};
 use crate::config::parse_duration;
 
 #[derive(Args)]
@@ -151,13 +151,24 @@ pub struct WorkerArgs {
         value_name = "DURATION"
     )]
     pub url_ttl: String,
+    /// The secret that signs file URLs, as given to `serve` [default: the data dir's key].
+    #[arg(
+        long,
+        env = "PHOTORECEIPT_URL_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub url_secret: Option<String>,
+    /// S3 presigned file URLs, as `serve --presign-urls`.
+    #[arg(long, env = "PHOTORECEIPT_PRESIGN_URLS")]
+    pub presign_urls: bool,
 }
 
 pub fn run(cmd: CallbackCmd) -> anyhow::Result<ExitCode> {
-    let dir = cmd.data.data_dir;
+    let data = cmd.data;
     match cmd.action {
-        CallbackAction::Worker(a) => worker(&dir, a),
-        action => with_platform(&dir, |p| async move {
+        CallbackAction::Worker(a) => worker(&data, a),
+        action => with_platform(&data, |p| async move {
             match action {
                 CallbackAction::List(a) => list(&p, a).await,
                 CallbackAction::Show(a) => show(&p, a).await,
@@ -268,19 +279,29 @@ async fn redeliver(p: &Platform, a: IdArg) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// File URLs signed like `serve` signs them (the data dir's URL signing key).
+/// File URLs signed like `serve` signs them: `secret`, or the data dir's URL signing key;
+/// presigned by `presign` (S3) when given.
 pub fn url_signer(
     data_dir: &Path,
+    secret: Option<&str>,
     public_url: &str,
     ttl: TimeDelta,
+    presign: Option<Arc<dyn platform::BlobStore>>,
 ) -> anyhow::Result<UrlSignerFn> {
-    let secret =
-        server::files::load_or_create_secret(data_dir).context("reading the URL signing key")?;
-    let signer = server::UrlSigner::new(public_url, secret, ttl);
+    let secret = match secret {
+        Some(s) if s.len() < 16 => bail!("--url-secret must be at least 16 characters"),
+        Some(s) => s.as_bytes().to_vec(),
+        None => server::files::load_or_create_secret(data_dir)
+            .context("reading the URL signing key")?,
+    };
+    let mut signer = server::UrlSigner::new(public_url, secret, ttl);
+    if let Some(store) = presign {
+        signer = signer.with_presigning(store);
+    }
     Ok(Arc::new(move |key: &str| signer.url(key, Utc::now())))
 }
 
-fn worker(data_dir: &Path, a: WorkerArgs) -> anyhow::Result<ExitCode> {
+fn worker(data: &DataDirArg, a: WorkerArgs) -> anyhow::Result<ExitCode> {
     let config = a.callbacks.worker_config()?;
     let settings = Settings {
         callbacks: a.callbacks.policy()?,
@@ -291,6 +312,9 @@ fn worker(data_dir: &Path, a: WorkerArgs) -> anyhow::Result<ExitCode> {
     if !ok_url {
         bail!("--public-url: `{}` is not an http(s) URL", a.public_url);
     }
+    if a.presign_urls && !data.store_url.as_ref().is_some_and(|u| u.starts_with("s3://")) {
+        bail!("--presign-urls needs an s3:// --store-url");
+    }
     let ttl = parse_duration(&a.url_ttl)
         .and_then(|d| TimeDelta::from_std(d).ok())
         .with_context(|| format!("--url-ttl: `{}` is not a duration", a.url_ttl))?;
@@ -299,16 +323,19 @@ fn worker(data_dir: &Path, a: WorkerArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     rt.block_on(async {
-        let catalogue = catalogue::Catalogue::try_builtin()
-            .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
-        let platform = Platform::open_embedded(data_dir, settings, Arc::new(catalogue))
-            .await
-            .with_context(|| format!("opening the data dir {}", data_dir.display()))?;
-        let urls = url_signer(data_dir, &a.public_url, ttl)?;
+        let platform = open_platform(data, settings).await?;
+        let presign = a.presign_urls.then(|| platform.blobs().clone());
+        let urls = url_signer(
+            &data.data_dir,
+            a.url_secret.as_deref(),
+            &a.public_url,
+            ttl,
+            presign,
+        )?;
         let worker = Arc::new(Worker::new(platform, config.clone(), urls)?);
         println!(
             "callback worker on {}: schedule {}, allow [{}]",
-            data_dir.display(),
+            data.data_dir.display(),
             config.schedule,
             a.callbacks.callback_allow_cidr.join(", ")
         );

@@ -8,6 +8,7 @@
 //! pic_ttl = "50m"
 //! sandbox_delay = "10s"
 //! retention_days = 30
+//! store_url = "s3://photoreceipt?endpoint=http://127.0.0.1:9000&region=us-east-1"
 //! ```
 
 use anyhow::{bail, Context};
@@ -97,6 +98,13 @@ pub struct ServeArgs {
     /// A holiday override file (JSON, see crates/platform/data/holidays/README.md).
     #[arg(long, env = "PHOTORECEIPT_HOLIDAYS", value_name = "FILE")]
     pub holidays: Option<PathBuf>,
+    /// Where blobs live: `s3://bucket?endpoint=…&region=…` (keys and anything not in the URL
+    /// from the usual AWS_* variables) [default: <data-dir>/blobs].
+    #[arg(long, env = "PHOTORECEIPT_STORE_URL", value_name = "URL")]
+    pub store_url: Option<String>,
+    /// Hand out S3 presigned URLs for files instead of this service's signed /files/ URLs.
+    #[arg(long, env = "PHOTORECEIPT_PRESIGN_URLS", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub presign_urls: Option<bool>,
 }
 
 /// The TOML file: the same settings, every one optional.
@@ -124,6 +132,8 @@ struct FileConfig {
     studio_name: Option<String>,
     sla_batch_times: Option<String>,
     holidays: Option<PathBuf>,
+    store_url: Option<String>,
+    presign_urls: Option<bool>,
 }
 
 /// The resolved settings.
@@ -152,6 +162,9 @@ pub struct Config {
     pub studio_name: String,
     pub sla_batch_times: String,
     pub holidays: Option<PathBuf>,
+    /// `None`: `<data_dir>/blobs`.
+    pub store_url: Option<String>,
+    pub presign_urls: bool,
 }
 
 impl Config {
@@ -256,6 +269,8 @@ impl Config {
                 .or(file.sla_batch_times)
                 .unwrap_or_else(|| "10:00,14:00,17:00".into()),
             holidays: args.holidays.clone().or(file.holidays),
+            store_url: args.store_url.clone().or(file.store_url),
+            presign_urls: args.presign_urls.or(file.presign_urls).unwrap_or(false),
         };
         config.check()?;
         Ok(config)
@@ -270,6 +285,9 @@ impl Config {
         }
         if self.url_secret.as_ref().is_some_and(|s| s.len() < 16) {
             bail!("--url-secret must be at least 16 characters");
+        }
+        if self.presign_urls && !self.store_url.as_ref().is_some_and(|u| u.starts_with("s3://")) {
+            bail!("--presign-urls needs an s3:// --store-url");
         }
         if self.make_workers == 0 {
             bail!("--make-workers must be at least 1");

@@ -48,7 +48,7 @@ pub struct NameArg {
 const ACTOR: &str = "cli";
 
 pub fn run(cmd: OperatorCmd) -> anyhow::Result<ExitCode> {
-    with_platform(&cmd.data.data_dir, |p| async move {
+    with_platform(&cmd.data, |p| async move {
         match cmd.action {
             OperatorAction::Create(a) => {
                 let role = Role::parse(&a.role).unwrap_or(Role::Reviewer);

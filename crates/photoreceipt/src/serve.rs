@@ -62,29 +62,30 @@ async fn serve(
     let platform = Platform::open_embedded(&c.data_dir, settings, Arc::new(catalogue))
         .await
         .with_context(|| format!("opening the data dir {}", c.data_dir.display()))?;
+    let platform = crate::app::with_store(platform, c.store_url.as_deref())?;
     let engine = engine::Engine::load(&c.models).with_context(|| {
         format!(
             "loading models from {} (run scripts/fetch-models)",
             c.models.display()
         )
     })?;
-    let secret =
-        files::load_or_create_secret(&c.data_dir).context("reading the URL signing key")?;
-    let signer = server::UrlSigner::new(&public_url, secret.clone(), delta(c.url_ttl));
-    let urls: platform::callback::UrlSignerFn =
-        Arc::new(move |key: &str| signer.url(key, chrono::Utc::now()));
-    let callbacks = Arc::new(platform::callback::Worker::new(
-        platform.clone(),
-        worker,
-        urls,
-    )?);
+    let secret = match &c.url_secret {
+        Some(s) => s.clone().into_bytes(),
+        None => files::load_or_create_secret(&c.data_dir).context("reading the URL signing key")?,
+    };
     let svc = Arc::new(Service::new(
-        platform,
+        platform.clone(),
         catalogue,
         Arc::new(engine),
         secret,
         server_config(&c, &public_url),
     ));
+    let signer = svc.urls.clone();
+    let urls: platform::callback::UrlSignerFn =
+        Arc::new(move |key: &str| signer.url(key, chrono::Utc::now()));
+    let callbacks = Arc::new(platform::callback::Worker::new(platform, worker, urls)?);
+    let counted = callbacks.clone();
+    svc.metrics.set_callback_source(move || counted.report());
     announce(&svc, &c, addr, &public_url).await;
     let (stop, stopped) = watch::channel(false);
     let mut job_handles = jobs::spawn(svc.clone(), stopped.clone());
@@ -125,13 +126,18 @@ fn server_config(c: &Config, public_url: &str) -> ServerConfig {
         rate_burst: c.rate_burst,
         sandbox_delay: c.sandbox_delay,
         retention_every: c.retention_every,
+        presign_urls: c.presign_urls,
     }
 }
 
 /// Where it listens, and on an install with no apps, how to make a key.
 async fn announce(svc: &Service, c: &Config, addr: std::net::SocketAddr, public_url: &str) {
     println!("photoreceipt listening on http://{addr}");
-    println!("public URL {public_url}, data dir {}", c.data_dir.display());
+    println!(
+        "public URL {public_url}, data dir {}, files in {}",
+        c.data_dir.display(),
+        svc.platform.blobs().describe()
+    );
     let no_apps = svc
         .platform
         .apps()

@@ -11,7 +11,9 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::signer::{Method, Signer as _};
-use object_store::{ClientConfigKey, ObjectStore, ObjectStoreExt as _, PutPayload, RetryConfig};
+use object_store::{
+    Attribute, ClientConfigKey, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload, RetryConfig,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +28,8 @@ pub trait BlobStore: Send + Sync {
     /// Deleting a missing blob is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
     async fn exists(&self, key: &str) -> Result<bool>;
-    /// Every key under `prefix` (a folder, e.g. `order/20250101120000123456`), sorted.
+    /// Every key under `prefix` (a folder, e.g. `order/20250101120000123456`; `""`: all),
+    /// sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
     /// A URL the store itself serves `key` at for `expires_in`, without our server
     /// (S3 presigned GET). `None` when the store cannot presign (local files).
@@ -88,6 +91,19 @@ impl ObjectBlobStore {
     /// endpoint). Plain `http` endpoints are allowed on loopback, elsewhere only with
     /// `allow_http=true`. Other query keys: `timeout`, `connect_timeout`, `virtual_hosted`.
     pub fn s3(url: &str) -> Result<Self> {
+        Self::s3_builder(url, AmazonS3Builder::from_env())
+    }
+
+    /// [`Self::s3`] with the keys given here rather than from the environment (tests,
+    /// tools that hold the keys themselves).
+    pub fn s3_with_keys(url: &str, access_key_id: &str, secret_access_key: &str) -> Result<Self> {
+        let b = AmazonS3Builder::from_env()
+            .with_access_key_id(access_key_id)
+            .with_secret_access_key(secret_access_key);
+        Self::s3_builder(url, b)
+    }
+
+    fn s3_builder(url: &str, b: AmazonS3Builder) -> Result<Self> {
         let bad = |why: String| PlatformError::Invalid(format!("store URL {url:?}: {why}"));
         let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
         let bucket = parsed
@@ -99,7 +115,7 @@ impl ObjectBlobStore {
                 "a key prefix is not supported; use a bucket of its own".into(),
             ));
         }
-        let mut b = AmazonS3Builder::from_env()
+        let mut b = b
             .with_bucket_name(bucket)
             .with_config(
                 AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
@@ -185,8 +201,17 @@ fn path(key: &str) -> Result<StorePath> {
 
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
+    /// On S3 the object gets its Content-Type (from the key), so presigned URLs serve it
+    /// right; local files have none to set.
     async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
-        self.store.put(&path(key)?, PutPayload::from(bytes)).await?;
+        let mut opts = PutOptions::default();
+        if self.s3.is_some() {
+            let ctype = content_type(key);
+            opts.attributes.insert(Attribute::ContentType, ctype.into());
+        }
+        self.store
+            .put_opts(&path(key)?, PutPayload::from(bytes), opts)
+            .await?;
         Ok(())
     }
 
@@ -216,10 +241,13 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let prefix = path(prefix)?;
+        let prefix = match prefix {
+            "" => None,
+            p => Some(path(p)?),
+        };
         let mut keys: Vec<String> = self
             .store
-            .list(Some(&prefix))
+            .list(prefix.as_ref())
             .map_ok(|meta| meta.location.to_string())
             .try_collect()
             .await?;
@@ -241,6 +269,92 @@ impl BlobStore for ObjectBlobStore {
     fn describe(&self) -> String {
         self.label.clone()
     }
+}
+
+/// What [`copy_blobs`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CopyReport {
+    /// Blobs in the source.
+    pub listed: u64,
+    /// Written to the destination, and read back with the source's SHA-256.
+    pub copied: u64,
+    pub bytes_copied: u64,
+    /// Already in the destination with the same SHA-256 (a run before this one).
+    pub already: u64,
+    /// Keys not copied or not verified, with why; sorted.
+    pub failed: Vec<(String, String)>,
+}
+
+impl CopyReport {
+    /// Every blob is in the destination, checksum verified.
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.copied + self.already == self.listed
+    }
+}
+
+enum Copied {
+    Already,
+    Written(u64),
+}
+
+/// Copies every blob of `from` into `to` (`photoreceipt migrate --blobs-from --blobs-to`),
+/// `concurrency` at a time. Each copy is read back and compared by SHA-256. Blobs already
+/// in `to` with the same checksum are left alone, others are written again, so a run that
+/// stopped half-way can simply be run again. Blobs only in `to` are kept.
+pub async fn copy_blobs(
+    from: &dyn BlobStore,
+    to: &dyn BlobStore,
+    concurrency: usize,
+) -> Result<CopyReport> {
+    use futures::StreamExt as _;
+    let keys = from.list("").await?;
+    let report = CopyReport {
+        listed: keys.len() as u64,
+        ..CopyReport::default()
+    };
+    let mut report = futures::stream::iter(keys)
+        .map(move |key| async move {
+            let done = copy_one(from, to, &key).await;
+            (key, done)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .fold(report, |mut r, (key, done)| async move {
+            match done {
+                Ok(Copied::Already) => r.already += 1,
+                Ok(Copied::Written(n)) => {
+                    r.copied += 1;
+                    r.bytes_copied += n;
+                }
+                Err(e) => r.failed.push((key, e.to_string())),
+            }
+            r
+        })
+        .await;
+    report.failed.sort();
+    Ok(report)
+}
+
+async fn copy_one(from: &dyn BlobStore, to: &dyn BlobStore, key: &str) -> Result<Copied> {
+    let bytes = from.get(key).await?;
+    let want = sha256(&bytes);
+    match to.get(key).await {
+        Ok(there) if sha256(&there) == want => return Ok(Copied::Already),
+        Ok(_) | Err(PlatformError::BlobNotFound(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let n = bytes.len() as u64;
+    to.put(key, bytes).await?;
+    if sha256(&to.get(key).await?) != want {
+        return Err(PlatformError::Corrupt(format!(
+            "blob {key}: the copy read back has another SHA-256"
+        )));
+    }
+    Ok(Copied::Written(n))
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// The Content-Type of a blob, from its key's extension.

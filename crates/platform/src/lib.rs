@@ -27,7 +27,7 @@ mod service;
 pub use bytes::Bytes;
 
 pub use app::{App, CallbackFormat, IssuedKey, NewApp};
-pub use blob::{BlobStore, ObjectBlobStore};
+pub use blob::{copy_blobs, BlobStore, CopyReport, ObjectBlobStore};
 pub use calendar::{Sla, WorkCalendar};
 pub use callback::{
     AttemptOutcome, Callback, CallbackAttempt, CallbackClaim, CallbackFilter, CallbackPayload,
@@ -44,7 +44,7 @@ pub use order::{
 };
 pub use pic::{NewPic, Pic, PicPhoto};
 pub use receipt::{ReceiptCheck, ReceiptSettings, ReceiptState};
-pub use repo::{Repo, SqliteRepo};
+pub use repo::{OutboxBacklog, Repo, SqliteRepo};
 pub use service::{
     check_notice_url, db_path, Login, LoginRefusal, Platform, RetentionReport, SandboxReport,
     Settings, UserInfo, BLOB_DIR, DB_FILE, PURGEABLE, SANDBOX_ACTOR,

@@ -1,4 +1,4 @@
-//! `/item/list`, `/item/get` (the catalogue), `/user/info` (the app), `/healthz`.
+//! `/item/list`, `/item/get` (the catalogue), `/user/info` (the app).
 
 use axum::extract::State;
 use platform::ledger::fen_to_yuan;
@@ -74,12 +74,4 @@ pub async fn user_info(State(svc): State<Arc<Service>>, fields: Fields) -> ApiRe
         "sandbox": info.sandbox,
         "orders": counts,
     })))
-}
-
-/// `GET /healthz`: the database answers.
-pub async fn healthz(State(svc): State<Arc<Service>>) -> ApiResult {
-    svc.platform.repo().app(0).await.map_err(platform_err)?;
-    Ok(Reply::ok(
-        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
-    ))
 }

@@ -73,6 +73,15 @@ impl ApiError {
         )
     }
 
+    /// The blob store failed; nothing was kept, the call can be repeated.
+    pub fn store_unavailable() -> Self {
+        Self::new(
+            code::STORE_UNAVAILABLE,
+            "文件存储暂时不可用，本次请求未保存任何内容，请稍后重试",
+            "the file store is unavailable; nothing was kept, please retry later",
+        )
+    }
+
     pub fn rate_limited(retry_after_s: u64) -> Self {
         let mut e = Self::new(
             code::RATE_LIMITED,
@@ -101,7 +110,7 @@ impl ApiError {
 
     pub fn storage_full() -> Self {
         Self::new(
-            code::STORAGE_FULL,
+            code::STORE_UNAVAILABLE,
             "存储空间不足，请稍后重试",
             "the service is out of storage space; retry later",
         )
@@ -109,15 +118,15 @@ impl ApiError {
 
     /// The HTTP status of the answer: 200 for every API error (as the seed), except the
     /// transport problems: 408 body too slow, 413 body too large, 429 rate limited, 500
-    /// internal, 503 out of storage.
+    /// internal, 503 storage full or unavailable (and `/readyz` not ready).
     pub fn http_status(&self) -> u16 {
         match self.code {
             code::BODY_TIMEOUT => 408,
             code::BODY_TOO_LARGE => 413,
             code::RATE_LIMITED => 429,
             code::INTERNAL => 500,
-            code::STORAGE_FULL => 503,
             code::NOT_FOUND => 404,
+            code::STORE_UNAVAILABLE | code::NOT_READY => 503,
             _ => 200,
         }
     }
@@ -163,7 +172,11 @@ pub mod code {
     pub const BODY_TIMEOUT: u32 = 7004;
     pub const INTERNAL: u32 = 9000;
     pub const MODEL_UNAVAILABLE: u32 = 9001;
-    pub const STORAGE_FULL: u32 = 9002;
+    /// Storage cannot take the write: the disk is full, or the blob store (local dir or S3) does
+    /// not answer. Nothing was kept; the call can be repeated.
+    pub const STORE_UNAVAILABLE: u32 = 9002;
+    /// `/readyz`: a part the node needs (database, store) does not answer.
+    pub const NOT_READY: u32 = 9003;
 }
 
 impl From<&EngineError> for ApiError {
@@ -351,12 +364,12 @@ impl From<&PlatformError> for ApiError {
                 format!("invalid input: {why}"),
             ),
             P::Db(_) | P::Store(_) | P::Io(_) if is_storage_full(e) => ApiError::storage_full(),
+            P::Store(_) => ApiError::store_unavailable(),
             P::AppNotFound(_)
             | P::BlobNotFound(_)
             | P::Conflict(_)
             | P::Db(_)
             | P::Migrate(_)
-            | P::Store(_)
             | P::Corrupt(_)
             | P::Io(_) => ApiError::internal(),
         }

@@ -15,6 +15,7 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use crate::state::Service;
+use platform::BlobStore;
 
 /// Where the secret lives inside a data dir when it is not configured.
 pub const SECRET_FILE: &str = "url-signing.key";
@@ -27,6 +28,8 @@ pub struct UrlSigner {
     base: String,
     secret: Vec<u8>,
     ttl: TimeDelta,
+    /// `--presign-urls`: hand out the store's own presigned URLs (S3) instead.
+    presign: Option<Arc<dyn BlobStore>>,
 }
 
 impl std::fmt::Debug for UrlSigner {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for UrlSigner {
         f.debug_struct("UrlSigner")
             .field("base", &self.base)
             .field("ttl", &self.ttl)
+            .field("presign", &self.presign.as_ref().map(|s| s.describe()))
             .finish_non_exhaustive()
     }
 }
@@ -46,7 +50,15 @@ impl UrlSigner {
             base: base.trim_end_matches('/').to_string(),
             secret,
             ttl,
+            presign: None,
         }
+    }
+
+    /// Hands out `store`'s presigned GET URLs (S3), so files are fetched from the bucket
+    /// without this service. Keys the store cannot presign still get our signed URLs.
+    pub fn with_presigning(mut self, store: Arc<dyn BlobStore>) -> Self {
+        self.presign = Some(store);
+        self
     }
 
     pub fn ttl(&self) -> TimeDelta {
@@ -60,6 +72,12 @@ impl UrlSigner {
 
     /// The URL of blob `key`, valid until `expires`.
     pub fn url_until(&self, key: &str, expires: DateTime<Utc>) -> String {
+        if let Some(store) = &self.presign {
+            let left = (expires - Utc::now()).to_std().unwrap_or_default();
+            if let Some(url) = store.presigned_url(key, left) {
+                return url;
+            }
+        }
         let path = format!("{FILES_PREFIX}{key}");
         let exp = expires.timestamp();
         format!(
@@ -161,7 +179,11 @@ pub async fn serve_file(
         Err(platform::PlatformError::BlobNotFound(_)) => return not_found(),
         Err(e) => {
             tracing::warn!(key, error = %e, "file read failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "error").into_response();
+            let status = match e {
+                platform::PlatformError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return (status, "error").into_response();
         }
     };
     let max_age = (exp - Utc::now().timestamp()).max(0);

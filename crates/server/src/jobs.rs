@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 use crate::state::Service;
 
@@ -14,7 +15,7 @@ pub fn spawn(svc: Arc<Service>, shutdown: watch::Receiver<bool>) -> Vec<JoinHand
     let delay = svc.config.sandbox_delay;
     let tick = (delay / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
     let s = svc.clone();
-    let sandbox = every(tick, shutdown.clone(), move || {
+    let sandbox = every("sandbox", tick, shutdown.clone(), move || {
         let s = s.clone();
         async move {
             let delay =
@@ -25,7 +26,7 @@ pub fn spawn(svc: Arc<Service>, shutdown: watch::Receiver<bool>) -> Vec<JoinHand
         }
     });
     let s = svc.clone();
-    let retention = every(svc.config.retention_every, shutdown, move || {
+    let retention = every("retention", svc.config.retention_every, shutdown, move || {
         let s = s.clone();
         async move {
             if let Err(e) = s.platform.run_retention(s.platform.now()).await {
@@ -36,8 +37,14 @@ pub fn spawn(svc: Arc<Service>, shutdown: watch::Receiver<bool>) -> Vec<JoinHand
     vec![sandbox, retention]
 }
 
-/// Runs `job` now and then every `period` until shutdown.
-fn every<F, Fut>(period: Duration, mut shutdown: watch::Receiver<bool>, job: F) -> JoinHandle<()>
+/// Runs `job` now and then every `period` until shutdown, each pass in a `job` span with
+/// its own run id (the request id of a job).
+fn every<F, Fut>(
+    name: &'static str,
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    job: F,
+) -> JoinHandle<()>
 where
     F: Fn() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
@@ -47,7 +54,10 @@ where
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticks.tick() => job().await,
+                _ = ticks.tick() => {
+                    let run = format!("{:016x}", rand::random::<u64>());
+                    job().instrument(tracing::debug_span!("job", job = name, run)).await
+                }
                 _ = shutdown.changed() => return,
             }
             if *shutdown.borrow() {

@@ -3,7 +3,8 @@
 //! - [`router`] builds the axum app over a [`Service`];
 //! - [`codes`] is the one place where errors become API codes;
 //! - [`files::UrlSigner`] makes the signed, expiring file URLs (the callback worker needs it too);
-//! - [`jobs::spawn`] starts the sandbox reviewer and retention.
+//! - [`jobs::spawn`] starts the sandbox reviewer and retention;
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics` ([`metrics`]) and the request id.
 
 pub mod account;
 pub mod codes;
@@ -12,7 +13,9 @@ pub mod files;
 pub mod forms;
 pub mod jobs;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
+pub mod ops;
 pub mod receipt;
 pub mod reply;
 pub mod sandbox;
@@ -26,17 +29,12 @@ pub use files::UrlSigner;
 pub use state::{ServerConfig, Service};
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use tower_http::trace::TraceLayer;
 
 /// The merchant API. Write calls are POST; read calls take GET too.
 pub fn router(svc: Arc<Service>) -> Router {
-    // Paths only in the logs: a GET's query string may hold the key.
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(|req: &Request<_>| tracing::debug_span!("http", method = %req.method(), path = %req.uri().path()));
     Router::new()
         .route("/receipt/make", post(receipt::make))
         .route("/receipt/submit", post(receipt::submit))
@@ -51,7 +49,9 @@ pub fn router(svc: Arc<Service>) -> Router {
             "/user/info",
             get(account::user_info).post(account::user_info),
         )
-        .route("/healthz", get(account::healthz))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::serve))
         .route("/files/{*key}", get(files::serve_file))
         .route("/r/{receipt_no}", get(verify::receipt_page))
@@ -60,7 +60,8 @@ pub fn router(svc: Arc<Service>) -> Router {
         // The body limit is ours (forms.rs), checked before reading.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(timing::stamp))
-        .layer(trace)
+        // Route patterns only in the logs and metrics: a GET's query string may hold the key.
+        .layer(axum::middleware::from_fn_with_state(svc.clone(), ops::observe))
         .with_state(svc)
 }
 

@@ -2,6 +2,7 @@
 //! the photo engine with a bounded queue and a queue timeout.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -70,6 +71,8 @@ impl RateLimiter {
 pub struct MakePool {
     slots: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    workers: usize,
+    queued: Arc<AtomicUsize>,
     queue_timeout: Duration,
 }
 
@@ -83,6 +86,8 @@ impl MakePool {
         Self {
             slots: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + queue)),
+            workers,
+            queued: Arc::new(AtomicUsize::new(0)),
             queue_timeout,
         }
     }
@@ -97,20 +102,39 @@ impl MakePool {
             .map_err(|_| ApiError::busy())
     }
 
-    /// Runs `f` on a blocking thread once a slot is free. The slot is held until `f` ends,
-    /// even if the caller stops waiting (the client went away), so the bound holds.
+    /// (waiting for a slot, running) now.
+    pub fn depth(&self) -> (usize, usize) {
+        let running = self.workers.saturating_sub(self.slots.available_permits());
+        (self.queued.load(Ordering::Relaxed), running)
+    }
+
+    /// Runs `f` on a blocking thread once a slot is free, inside the caller's span (the
+    /// request id). The slot is held until `f` ends, even if the caller stops waiting (the
+    /// client went away), so the bound holds.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| ApiError::busy())?
-            .map_err(|_| ApiError::busy())?;
+        let asked = Instant::now();
+        let permit = {
+            let _queued = Queued::enter(&self.queued);
+            tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned()).await
+        }
+        .map_err(|_| ApiError::busy())?
+        .map_err(|_| ApiError::busy())?;
+        let span = tracing::Span::current();
+        let waited = asked.elapsed();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
+            let start = Instant::now();
             let out = f();
             drop(permit);
+            tracing::debug!(
+                queued_ms = waited.as_millis() as u64,
+                run_ms = start.elapsed().as_millis() as u64,
+                "engine job done"
+            );
             out
         })
         .await
@@ -118,6 +142,22 @@ impl MakePool {
             tracing::error!(error = %e, "engine task failed");
             ApiError::internal()
         })
+    }
+}
+
+/// Counts a waiter while alive (also when the wait is dropped).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Self(n)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -149,8 +189,10 @@ mod tests {
                 .await
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(pool.depth(), (0, 1), "one running, none waiting");
         let e = pool.run(|| 1).await.unwrap_err();
         assert_eq!(e.code, code::BUSY);
+        assert_eq!(pool.depth(), (0, 1), "the timed-out waiter is gone");
         slow.await.unwrap().unwrap();
         assert_eq!(pool.run(|| 7).await.unwrap(), 7);
     }

@@ -30,7 +30,7 @@ pub fn time(t: DateTime<Utc>) -> String {
 /// The platform's refusal as an API error; the service's own failures are logged.
 pub fn platform_err(e: platform::PlatformError) -> ApiError {
     let api = ApiError::from(&e);
-    if api.code == code::INTERNAL {
+    if matches!(api.code, code::INTERNAL | code::STORE_UNAVAILABLE) {
         tracing::error!(error = %e, "platform error");
     }
     api

@@ -7,6 +7,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::codes::{code, ApiError};
+use crate::ops::ApiCode;
 
 /// A successful answer.
 #[derive(Debug, Clone)]
@@ -33,8 +34,11 @@ impl Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        Json(json!({"code": code::OK, "msg": self.msg, "msg_en": self.msg_en, "data": self.data}))
-            .into_response()
+        let mut resp =
+            Json(json!({"code": code::OK, "msg": self.msg, "msg_en": self.msg_en, "data": self.data}))
+                .into_response();
+        resp.extensions_mut().insert(ApiCode(code::OK));
+        resp
     }
 }
 
@@ -47,6 +51,7 @@ impl IntoResponse for ApiError {
         };
         let body = json!({"code": self.code, "msg": self.msg, "msg_en": self.msg_en, "data": data});
         let mut resp = (status, Json(body)).into_response();
+        resp.extensions_mut().insert(ApiCode(self.code));
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::codes::ApiError;
 use crate::files::UrlSigner;
 use crate::limits::{MakePool, RateLimiter};
+use crate::metrics::Metrics;
 use crate::sandbox::Sandbox;
 
 /// Settings of the HTTP service (the platform has its own).
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     pub sandbox_delay: Duration,
     /// How often the retention job runs.
     pub retention_every: Duration,
+    /// File URLs are the store's presigned URLs (S3) rather than `/files/…` on this service.
+    pub presign_urls: bool,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +57,7 @@ impl Default for ServerConfig {
             rate_burst: 2000.0,
             sandbox_delay: Duration::from_secs(10),
             retention_every: Duration::from_secs(3600),
+            presign_urls: false,
         }
     }
 }
@@ -68,6 +72,7 @@ pub struct Service {
     pub rate: RateLimiter,
     pub sandbox: Sandbox,
     pub config: ServerConfig,
+    pub metrics: Metrics,
 }
 
 impl std::fmt::Debug for Service {
@@ -86,8 +91,12 @@ impl Service {
         url_secret: Vec<u8>,
         config: ServerConfig,
     ) -> Self {
+        let mut urls = UrlSigner::new(&config.public_url, url_secret, config.url_ttl);
+        if config.presign_urls {
+            urls = urls.with_presigning(platform.blobs().clone());
+        }
         Self {
-            urls: UrlSigner::new(&config.public_url, url_secret, config.url_ttl),
+            urls,
             pool: MakePool::new(
                 config.make_workers,
                 config.make_queue,
@@ -95,6 +104,7 @@ impl Service {
             ),
             rate: RateLimiter::new(config.rate_limit, config.rate_burst),
             sandbox: Sandbox::default(),
+            metrics: Metrics::new(),
             platform,
             catalogue,
             engine,

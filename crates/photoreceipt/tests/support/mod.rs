@@ -44,14 +44,28 @@ impl Server {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::start_opts(dir, extra, &[], Stdio::inherit())
+    }
+
+    /// [`Self::start_in`] with environment variables (set after the defaults) and where
+    /// stderr goes (`Stdio::piped()`: read it from `child.stderr`).
+    pub fn start_opts(
+        dir: tempfile::TempDir,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
             .args(extra)
             .env("PHOTORECEIPT_LOG", "warn")
             .env_remove("PHOTORECEIPT_CONFIG")
+            .env_remove("PHOTORECEIPT_STORE_URL")
+            .env_remove("PHOTORECEIPT_LOG_FORMAT")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start serve");
         let stdout = child.stdout.take().expect("stdout");

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use super::delivery::{self, Answer, Deliverer, Outgoing};
 use super::schedule::RetrySchedule;
@@ -231,13 +232,17 @@ impl Worker {
             let dest = target(&cb.notice_url);
             let gate = self.targets.enter(&dest, self.config.per_host);
             let me = self.clone();
-            tasks.spawn(async move {
-                if let Ok(permit) = gate.acquire_owned().await {
-                    me.deliver(cb).await;
-                    drop::<OwnedSemaphorePermit>(permit);
+            let span = tracing::info_span!("callback", webhook_id = %cb.webhook_id, order_no = %cb.order_no);
+            tasks.spawn(
+                async move {
+                    if let Ok(permit) = gate.acquire_owned().await {
+                        me.deliver(cb).await;
+                        drop::<OwnedSemaphorePermit>(permit);
+                    }
+                    me.targets.leave(&dest);
                 }
-                me.targets.leave(&dest);
-            });
+                .instrument(span),
+            );
         }
         n
     }

@@ -32,6 +32,14 @@ pub struct NewOrder {
     pub reserve: bool,
 }
 
+/// The callbacks not yet settled (pending or delivering), for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub waiting: i64,
+    /// The earliest `next_attempt_at` among them: how far behind the outbox is.
+    pub oldest_due: Option<DateTime<Utc>>,
+}
+
 /// A ledger movement that is not tied to a transition (top-up, manual refund).
 #[derive(Debug, Clone)]
 pub struct Credit {
@@ -206,4 +214,37 @@ pub trait Repo: Send + Sync {
     async fn set_spec_override(&self, o: &SpecOverride) -> Result<()>;
     /// Every override, by item_id.
     async fn spec_overrides(&self) -> Result<Vec<SpecOverride>>;
+
+    // ---- operations (`/metrics`); the defaults use the methods above, back-ends may do better
+    /// Orders of every app, per status.
+    async fn order_counts_all(&self) -> Result<OrderCounts> {
+        let mut sum: Vec<(OrderStatus, i64)> = Vec::new();
+        for app in self.apps().await? {
+            for (s, n) in self.order_counts(app.app_id).await?.0 {
+                match sum.iter_mut().find(|(t, _)| *t == s) {
+                    Some(e) => e.1 += n,
+                    None => sum.push((s, n)),
+                }
+            }
+        }
+        Ok(OrderCounts(sum))
+    }
+
+    /// The unsettled callbacks (the default looks at 10 000 of each state at most).
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog> {
+        let mut backlog = OutboxBacklog::default();
+        for state in [CallbackState::Pending, CallbackState::Delivering] {
+            let filter = CallbackFilter {
+                order_no: None,
+                state: Some(state),
+                limit: 10_000,
+            };
+            for cb in self.callbacks(&filter).await? {
+                backlog.waiting += 1;
+                let due = cb.next_attempt_at;
+                backlog.oldest_due = Some(backlog.oldest_due.map_or(due, |d| d.min(due)));
+            }
+        }
+        Ok(backlog)
+    }
 }

@@ -13,7 +13,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Credit, NewOrder, Repo, Transition};
+use super::{Credit, NewOrder, OutboxBacklog, Repo, Transition};
 use crate::app::{App, CallbackFormat};
 use crate::callback::{
     self, AttemptOutcome, Callback, CallbackAttempt, CallbackClaim, CallbackFilter, CallbackState,
@@ -1076,6 +1076,30 @@ impl Repo for SqliteRepo {
 
     async fn spec_overrides(&self) -> Result<Vec<SpecOverride>> {
         console::spec_overrides(&self.reader).await
+    }
+
+    async fn order_counts_all(&self) -> Result<OrderCounts> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
+            .fetch_all(&self.reader)
+            .await?;
+        let counts = rows
+            .iter()
+            .map(|r| Ok((status(r.try_get("status")?)?, r.try_get("n")?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OrderCounts(counts))
+    }
+
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(next_attempt_at) AS due FROM callbacks
+             WHERE state IN ('pending', 'delivering')",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(OutboxBacklog {
+            waiting: row.try_get("n")?,
+            oldest_due: opt_time(row.try_get("due")?)?,
+        })
     }
 }
 

@@ -133,6 +133,12 @@ impl Platform {
         Ok(platform)
     }
 
+    /// Replaces the blob store (`--store-url`: an S3 bucket instead of `<data_dir>/blobs`).
+    pub fn with_blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
     /// Replaces the clock (tests move time with [`crate::ManualClock`]).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

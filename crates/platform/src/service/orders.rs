@@ -468,8 +468,11 @@ fn callback_for(order: &Order) -> NewCallback {
             .clone()
             .filter(|_| order.status == OrderStatus::Rejected),
     };
+    let webhook_id = new_webhook_id();
+    // In the request's span: ties its request id to the delivery's log lines.
+    tracing::info!(order_no = %order.order_no, status = order.status.code(), webhook_id = %webhook_id, "callback queued");
     NewCallback {
-        webhook_id: new_webhook_id(),
+        webhook_id,
         notice_url: order.notice_url.clone(),
         payload,
     }

@@ -33,8 +33,10 @@ impl Platform {
         let pic = pic.ok_or_else(|| PlatformError::Conflict("no free pic_id".into()))?;
         if let Err(e) = self.put_pic_blobs(&pic, new).await {
             tracing::warn!(pic_id = %pic.pic_id, error = %e, "pic blobs failed; removing the pic");
-            self.delete_blobs(&pic.blob_keys()).await;
+            // The row first: no pic may point at missing blobs, even if the cleanup fails.
             self.repo.delete_unsubmitted_pic(&pic.pic_id).await?;
+            let keys = pic.blob_keys();
+            futures::future::join_all(keys.iter().map(|k| self.blobs.delete(k))).await;
             return Err(e);
         }
         tracing::debug!(pic_id = %pic.pic_id, app_id = app.app_id, "pic stored");
@@ -42,6 +44,7 @@ impl Platform {
     }
 
     /// Writes the pic's blobs concurrently (a local store writes each on a blocking thread).
+    /// The first error, once every write has ended.
     async fn put_pic_blobs(&self, pic: &Pic, new: NewPic) -> Result<()> {
         let photos = pic
             .photos
@@ -59,8 +62,9 @@ impl Platform {
         let puts = photos
             .chain(extra)
             .map(|(key, bytes)| self.blobs.put(key, bytes));
-        futures::future::try_join_all(puts).await?;
-        Ok(())
+        // Every put ends before the caller cleans up, so none lands after a delete.
+        let results = futures::future::join_all(puts).await;
+        results.into_iter().collect()
     }
 
     /// The app's pic: `PicNotFound` or `PicForeign` otherwise. Expiry is not checked here.
