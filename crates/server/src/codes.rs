@@ -92,12 +92,13 @@ impl ApiError {
     }
 
     /// The HTTP status of the answer: 200 for every API error (as the seed), except the
-    /// transport problems: 413 body too large, 429 rate limited, 500 internal.
+    /// transport problems: 413 body too large, 429 rate limited, 500 internal, 503 database down.
     pub fn http_status(&self) -> u16 {
         match self.code {
             code::BODY_TOO_LARGE => 413,
             code::RATE_LIMITED => 429,
             code::INTERNAL => 500,
+            code::DB_UNAVAILABLE => 503,
             code::NOT_FOUND => 404,
             _ => 200,
         }
@@ -143,6 +144,8 @@ pub mod code {
     pub const BODY_TOO_LARGE: u32 = 7003;
     pub const INTERNAL: u32 = 9000;
     pub const MODEL_UNAVAILABLE: u32 = 9001;
+    /// The database cannot be reached (e.g. PostgreSQL restarting): retry later. HTTP 503.
+    pub const DB_UNAVAILABLE: u32 = 9003;
 }
 
 impl From<&EngineError> for ApiError {
@@ -328,6 +331,11 @@ impl From<&PlatformError> for ApiError {
                 code::INVALID_FIELD,
                 format!("参数无效：{why}"),
                 format!("invalid input: {why}"),
+            ),
+            P::Db(_) if e.is_db_unavailable() => ApiError::new(
+                code::DB_UNAVAILABLE,
+                "数据库暂时不可用，请稍后重试",
+                "the database is unavailable right now, please retry later",
             ),
             P::AppNotFound(_)
             | P::BlobNotFound(_)
