@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use platform::ledger::{fen_to_yuan, parse_yuan};
-use platform::{App, CallbackFormat, IssuedKey, NewApp, Platform, Settings};
+use platform::{App, CallbackFormat, DatabaseUrl, IssuedKey, NewApp, Platform, Settings};
 use serde_json::json;
 use std::future::Future;
 use std::path::PathBuf;
@@ -23,20 +23,65 @@ pub struct DataDirArg {
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
+    /// The database: `postgres://user:pass@host:port/db` or `sqlite://FILE` [default: the
+    /// data dir's photoreceipt.db].
+    #[arg(
+        long,
+        global = true,
+        env = "PHOTORECEIPT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
 }
 
-/// Opens the platform on `data_dir` and runs `f` on a current-thread runtime.
-pub(crate) fn with_platform<T, F, Fut>(data_dir: &std::path::Path, f: F) -> anyhow::Result<T>
+impl DataDirArg {
+    /// Opens the install (migrating its database).
+    pub(crate) async fn open(
+        &self,
+        settings: Settings,
+        items: Arc<dyn platform::Items>,
+    ) -> anyhow::Result<Platform> {
+        open_platform(
+            &self.data_dir,
+            self.database_url.as_deref(),
+            settings,
+            items,
+        )
+        .await
+    }
+}
+
+/// Opens the platform on `database` (the data dir's SQLite file when `None`) and the data
+/// dir's blobs; the error names the place, without a password.
+pub(crate) async fn open_platform(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    settings: Settings,
+    items: Arc<dyn platform::Items>,
+) -> anyhow::Result<Platform> {
+    let url = database.map(DatabaseUrl::parse).transpose()?;
+    let place = match &url {
+        Some(u) => u.describe(),
+        None => format!("the data dir {}", data_dir.display()),
+    };
+    Platform::open(data_dir, url.as_ref(), settings, items)
+        .await
+        .with_context(|| format!("opening {place}"))
+}
+
+/// Opens the platform of `data` and runs `f` on a current-thread runtime.
+pub(crate) fn with_platform<T, F, Fut>(data: &DataDirArg, f: F) -> anyhow::Result<T>
 where
     F: FnOnce(Platform) -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,
 {
-    with_platform_settings(data_dir, Settings::default(), f)
+    with_platform_settings(data, Settings::default(), f)
 }
 
 /// [`with_platform`] with the platform's settings.
 pub(crate) fn with_platform_settings<T, F, Fut>(
-    data_dir: &std::path::Path,
+    data: &DataDirArg,
     settings: Settings,
     f: F,
 ) -> anyhow::Result<T>
@@ -51,9 +96,7 @@ where
     rt.block_on(async {
         let catalogue = catalogue::Catalogue::try_builtin()
             .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
-        let platform = Platform::open_embedded(data_dir, settings, Arc::new(catalogue))
-            .await
-            .with_context(|| format!("opening the data dir {}", data_dir.display()))?;
+        let platform = data.open(settings, Arc::new(catalogue)).await?;
         f(platform).await
     })
 }
@@ -138,7 +181,7 @@ pub struct TopupArgs {
 }
 
 pub fn run(cmd: AppCmd) -> anyhow::Result<ExitCode> {
-    with_platform(&cmd.data.data_dir, |p| async move {
+    with_platform(&cmd.data, |p| async move {
         match cmd.action {
             AppAction::Create(a) => create(&p, a).await,
             AppAction::List(a) => list(&p, a.json).await,

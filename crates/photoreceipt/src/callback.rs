@@ -154,10 +154,10 @@ pub struct WorkerArgs {
 }
 
 pub fn run(cmd: CallbackCmd) -> anyhow::Result<ExitCode> {
-    let dir = cmd.data.data_dir;
+    let data = cmd.data;
     match cmd.action {
-        CallbackAction::Worker(a) => worker(&dir, a),
-        action => with_platform(&dir, |p| async move {
+        CallbackAction::Worker(a) => worker(&data, a),
+        action => with_platform(&data, |p| async move {
             match action {
                 CallbackAction::List(a) => list(&p, a).await,
                 CallbackAction::Show(a) => show(&p, a).await,
@@ -280,7 +280,8 @@ pub fn url_signer(
     Ok(Arc::new(move |key: &str| signer.url(key, Utc::now())))
 }
 
-fn worker(data_dir: &Path, a: WorkerArgs) -> anyhow::Result<ExitCode> {
+fn worker(data: &DataDirArg, a: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = data.data_dir.as_path();
     let config = a.callbacks.worker_config()?;
     let settings = Settings {
         callbacks: a.callbacks.policy()?,
@@ -301,9 +302,7 @@ fn worker(data_dir: &Path, a: WorkerArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(async {
         let catalogue = catalogue::Catalogue::try_builtin()
             .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
-        let platform = Platform::open_embedded(data_dir, settings, Arc::new(catalogue))
-            .await
-            .with_context(|| format!("opening the data dir {}", data_dir.display()))?;
+        let platform = data.open(settings, Arc::new(catalogue)).await?;
         let urls = url_signer(data_dir, &a.public_url, ttl)?;
         let worker = Arc::new(Worker::new(platform, config.clone(), urls)?);
         println!(

@@ -134,7 +134,7 @@ pub fn run(cmd: OrderCmd) -> anyhow::Result<ExitCode> {
         OrderAction::Approve(a) => a.receipts.settings(),
         _ => Settings::default(),
     };
-    with_platform_settings(&cmd.data.data_dir, settings, |p| async move {
+    with_platform_settings(&cmd.data, settings, |p| async move {
         match cmd.action {
             OrderAction::List(a) => list(&p, a).await?,
             OrderAction::Show(a) => show(&p, &a.order_no, a.json).await?,
