@@ -4,7 +4,10 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use platform::ledger::{fen_to_yuan, parse_yuan};
-use platform::{App, BlobStore as _, CallbackFormat, IssuedKey, NewApp, ObjectBlobStore, Platform, Settings};
+use platform::{
+    App, BlobStore as _, CallbackFormat, DatabaseUrl, IssuedKey, NewApp, ObjectBlobStore, Platform,
+    Settings,
+};
 use serde_json::json;
 use std::future::Future;
 use std::path::PathBuf;
@@ -27,6 +30,16 @@ pub struct DataDirArg {
     /// (keys from the AWS_* variables), as given to `serve`.
     #[arg(long, global = true, env = "PHOTORECEIPT_STORE_URL", value_name = "URL")]
     pub store_url: Option<String>,
+    /// The database: `postgres://user:pass@host:port/db` or `sqlite://FILE` [default: the
+    /// data dir's photoreceipt.db].
+    #[arg(
+        long,
+        global = true,
+        env = "PHOTORECEIPT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
 }
 
 /// `platform` with its blobs in `store_url` (S3), or as it is (the data dir's `blobs/`).
@@ -68,15 +81,39 @@ where
     })
 }
 
-/// The platform of `data`: the data dir's database, the blobs there or in `--store-url`.
+/// The platform of `data`: its database (the data dir's SQLite file unless `--database-url`)
+/// and its blobs (the data dir's `blobs/` unless `--store-url`).
 pub(crate) async fn open_platform(data: &DataDirArg, settings: Settings) -> anyhow::Result<Platform> {
     let catalogue = catalogue::Catalogue::try_builtin()
         .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
-    let dir = &data.data_dir;
-    let platform = Platform::open_embedded(dir, settings, Arc::new(catalogue))
+    open_install(
+        &data.data_dir,
+        data.database_url.as_deref(),
+        data.store_url.as_deref(),
+        settings,
+        Arc::new(catalogue),
+    )
+    .await
+}
+
+/// Opens the platform on `database` (the data dir's SQLite file when `None`) and the blobs in
+/// `store_url` (the data dir's when `None`); the error names the place, without a password.
+pub(crate) async fn open_install(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    store_url: Option<&str>,
+    settings: Settings,
+    items: Arc<dyn platform::Items>,
+) -> anyhow::Result<Platform> {
+    let url = database.map(DatabaseUrl::parse).transpose()?;
+    let place = match &url {
+        Some(u) => u.describe(),
+        None => format!("the data dir {}", data_dir.display()),
+    };
+    let platform = Platform::open(data_dir, url.as_ref(), settings, items)
         .await
-        .with_context(|| format!("opening the data dir {}", dir.display()))?;
-    with_store(platform, data.store_url.as_deref())
+        .with_context(|| format!("opening {place}"))?;
+    with_store(platform, store_url)
 }
 
 #[derive(Args)]

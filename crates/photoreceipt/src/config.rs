@@ -4,6 +4,7 @@
 //! ```toml
 //! listen = "0.0.0.0:8080"
 //! data_dir = "/var/lib/photoreceipt"
+//! database_url = "postgres://photoreceipt@db.internal/photoreceipt"   # default: SQLite in data_dir
 //! public_url = "https://api.example.com"
 //! pic_ttl = "50m"
 //! sandbox_delay = "10s"
@@ -33,6 +34,15 @@ pub struct ServeArgs {
     /// SQLite `photoreceipt.db` and `blobs/` live here [default: ./data].
     #[arg(long, env = "PHOTORECEIPT_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The database: `postgres://user:pass@host:port/db` (several nodes) or `sqlite://FILE`
+    /// [default: <data-dir>/photoreceipt.db].
+    #[arg(
+        long,
+        env = "PHOTORECEIPT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Base of the URLs handed out [default: http://<listen>].
     #[arg(long, env = "PHOTORECEIPT_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
@@ -113,6 +123,7 @@ pub struct ServeArgs {
 struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     public_url: Option<String>,
     pic_ttl: Option<String>,
     sandbox_delay: Option<String>,
@@ -142,6 +153,8 @@ struct FileConfig {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// `None`: the data dir's SQLite file.
+    pub database_url: Option<String>,
     /// `None`: derived from the bound address once listening.
     pub public_url: Option<String>,
     pub pic_ttl: Duration,
@@ -208,6 +221,7 @@ impl Config {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("./data")),
+            database_url: args.database_url.clone().or(file.database_url),
             public_url: args
                 .public_url
                 .clone()
@@ -277,6 +291,9 @@ impl Config {
     }
 
     fn check(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.database_url {
+            platform::DatabaseUrl::parse(url).context("--database-url")?;
+        }
         if let Some(url) = &self.public_url {
             let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
             if !ok {

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use chrono::TimeDelta;
 use clap::Args;
-use platform::{Platform, Settings};
+use platform::Settings;
 use server::{files, jobs, ServerConfig, Service};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -59,10 +59,14 @@ async fn serve(
         ..Settings::default()
     }
     .with_retention_days(c.retention_days);
-    let platform = Platform::open_embedded(&c.data_dir, settings, Arc::new(catalogue))
-        .await
-        .with_context(|| format!("opening the data dir {}", c.data_dir.display()))?;
-    let platform = crate::app::with_store(platform, c.store_url.as_deref())?;
+    let platform = crate::app::open_install(
+        &c.data_dir,
+        c.database_url.as_deref(),
+        c.store_url.as_deref(),
+        settings,
+        Arc::new(catalogue),
+    )
+    .await?;
     let engine = engine::Engine::load(&c.models).with_context(|| {
         format!(
             "loading models from {} (run scripts/fetch-models)",

@@ -63,5 +63,27 @@ pub enum PlatformError {
     Io(#[from] std::io::Error),
 }
 
+impl PlatformError {
+    /// The database cannot be reached right now (down, restarting, no free connection):
+    /// worth retrying later, unlike a refused statement.
+    pub fn is_db_unavailable(&self) -> bool {
+        let PlatformError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // 08: connection exception; 57P01–57P03: shutting down, starting up.
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 /// Result with [`PlatformError`].
 pub type Result<T, E = PlatformError> = std::result::Result<T, E>;

@@ -1,7 +1,7 @@
 //! Domain types, the order state machine, billing, storage and the callback outbox.
 //!
 //! - [`Platform`] is the service: every operation the server, the CLI and the jobs need.
-//! - [`Repo`] is the database (SQLite now: [`SqliteRepo`]; PostgreSQL later), and
+//! - [`Repo`] is the database ([`SqliteRepo`], the default, or [`PostgresRepo`]), and
 //!   [`BlobStore`] the files ([`ObjectBlobStore`] over `object_store`: local dir now, S3 later).
 //! - The order state machine is [`order::next_status`], exactly design.md's table; every
 //!   transition is one transaction: state + event + outbox row (+ ledger charge).
@@ -44,8 +44,8 @@ pub use order::{
 };
 pub use pic::{NewPic, Pic, PicPhoto};
 pub use receipt::{ReceiptCheck, ReceiptSettings, ReceiptState};
-pub use repo::{OutboxBacklog, Repo, SqliteRepo};
+pub use repo::{open_repo, DatabaseUrl, OutboxBacklog, PostgresRepo, Repo, SqliteRepo};
 pub use service::{
     check_notice_url, db_path, Login, LoginRefusal, Platform, RetentionReport, SandboxReport,
-    Settings, UserInfo, BLOB_DIR, DB_FILE, PURGEABLE, SANDBOX_ACTOR,
+    Settings, UserInfo, BLOB_DIR, DB_FILE, JOB_LEASE, PURGEABLE, SANDBOX_ACTOR,
 };

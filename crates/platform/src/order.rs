@@ -288,9 +288,11 @@ pub fn china_time() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
 }
 
-/// Makes order numbers: `yyyyMMddHHmmss` + 6 digits. The 6 digits are a per-process random
-/// offset plus a counter, so two nodes clash only by chance (about 1 in 10^6 per pair of
-/// orders in the same second); the database's UNIQUE key catches that and submit retries.
+/// Makes order numbers: `yyyyMMddHHmmss` + 6 digits. With a database serial (PostgreSQL's
+/// sequence `order_no_serial`, shared by every node) the 6 digits are that serial mod 10^6,
+/// so nodes never clash unless 10^6 orders are made in one second. Without one (SQLite, one
+/// node) they are a per-process random offset plus a counter. Either way the UNIQUE key is
+/// the last guard: a clash is a `Conflict` and submit retries with the next number.
 #[derive(Debug)]
 pub struct OrderNoGen {
     offset: u32,
@@ -312,8 +314,18 @@ impl OrderNoGen {
     }
 
     pub fn next(&self, now: DateTime<Utc>) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let suffix = (self.offset + n % 1_000_000) % 1_000_000;
+        self.next_with(now, None)
+    }
+
+    /// The next number, its 6 digits from `serial` when given (see the type's docs).
+    pub fn next_with(&self, now: DateTime<Utc>, serial: Option<i64>) -> String {
+        let suffix = match serial {
+            Some(s) => s.rem_euclid(1_000_000) as u32,
+            None => {
+                let n = self.counter.fetch_add(1, Ordering::Relaxed);
+                (self.offset + n % 1_000_000) % 1_000_000
+            }
+        };
         let local = now.with_timezone(&china_time());
         format!("{}{suffix:06}", local.format("%Y%m%d%H%M%S"))
     }
@@ -373,5 +385,7 @@ mod tests {
         assert!(valid_order_no(&a), "{a}");
         assert!(a.starts_with("20210616134106"), "{a}");
         assert_ne!(a, b);
+        let c = gen.next_with(t, Some(3_000_042));
+        assert_eq!(c, "20210616134106000042");
     }
 }

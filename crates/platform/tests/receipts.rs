@@ -1,5 +1,9 @@
 //! Approving renders the receipt card and the captioned print sheet; the public receipt check.
 
+#[path = "backends/mod.rs"]
+mod backends;
+
+use backends::*;
 use bytes::Bytes;
 use chrono::{TimeDelta, TimeZone, Utc};
 use engine::receipt::RECEIPT_FONT_FILE;
@@ -79,9 +83,9 @@ async fn env(with_font: bool) -> Env {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 2, 14, 3, 0, 0).unwrap(),
     ));
-    let p = Platform::open_embedded(dir.path(), settings, Arc::new(items))
+    let p = TestDb::new(dir.path())
+        .open(dir.path(), settings, Arc::new(items))
         .await
-        .unwrap()
         .with_clock(clock.clone());
     Env {
         _dir: dir,
@@ -146,120 +150,132 @@ fn qr_texts(img: &image::RgbImage) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn approving_without_an_image_renders_the_receipt_and_a_captioned_sheet() {
-    let env = env(true).await;
-    let app = env.app().await;
-    let o = env.reviewing(&app, ITEM).await;
-    let done = env.approve(&o, "HK2026021400017").await.unwrap();
-    let card = env.image(&done.receipt_key).await;
-    assert_eq!(card.dimensions(), (1800, 1200));
-    assert_eq!(qr_texts(&card), vec![format!("{PUBLIC}/r/HK2026021400017")]);
-    // The sheet is new (not the pic's), 6 inch at 300 dpi, 9 copies of 30×40 mm, and its
-    // bottom margin carries the number.
-    let sheet = env.image(&done.print_key).await;
-    assert_eq!(sheet.dimensions(), (1200, 1800));
-    let strip = image::imageops::crop_imm(&sheet, 100, 1660, 1000, 140).to_image();
-    let inked = strip
-        .pixels()
-        .filter(|p| p.0.iter().all(|&c| c < 160))
-        .count();
-    assert!(
-        inked > 200,
-        "no caption in the margin ({inked} dark pixels)"
-    );
+both_backends! {
+    #[tokio::test]
+    async fn approving_without_an_image_renders_the_receipt_and_a_captioned_sheet() {
+        let env = env(true).await;
+        let app = env.app().await;
+        let o = env.reviewing(&app, ITEM).await;
+        let done = env.approve(&o, "HK2026021400017").await.unwrap();
+        let card = env.image(&done.receipt_key).await;
+        assert_eq!(card.dimensions(), (1800, 1200));
+        assert_eq!(qr_texts(&card), vec![format!("{PUBLIC}/r/HK2026021400017")]);
+        // The sheet is new (not the pic's), 6 inch at 300 dpi, 9 copies of 30×40 mm, and its
+        // bottom margin carries the number.
+        let sheet = env.image(&done.print_key).await;
+        assert_eq!(sheet.dimensions(), (1200, 1800));
+        let strip = image::imageops::crop_imm(&sheet, 100, 1660, 1000, 140).to_image();
+        let inked = strip
+            .pixels()
+            .filter(|p| p.0.iter().all(|&c| c < 160))
+            .count();
+        assert!(
+            inked > 200,
+            "no caption in the margin ({inked} dark pixels)"
+        );
+    }
 }
 
-#[tokio::test]
-async fn specs_without_a_sheet_get_only_the_receipt() {
-    let env = env(true).await;
-    let app = env.app().await;
-    let o = env.reviewing(&app, NO_SHEET).await;
-    let pic = env.p.repo().pic(&o.pic_id).await.unwrap().unwrap();
-    let done = env.approve(&o, "R1").await.unwrap();
-    assert_eq!(
-        env.image(&done.receipt_key).await.dimensions(),
-        (1800, 1200)
-    );
-    assert_eq!(done.print_key, pic.print_key, "the pic's sheet, as before");
+both_backends! {
+    #[tokio::test]
+    async fn specs_without_a_sheet_get_only_the_receipt() {
+        let env = env(true).await;
+        let app = env.app().await;
+        let o = env.reviewing(&app, NO_SHEET).await;
+        let pic = env.p.repo().pic(&o.pic_id).await.unwrap().unwrap();
+        let done = env.approve(&o, "R1").await.unwrap();
+        assert_eq!(
+            env.image(&done.receipt_key).await.dimensions(),
+            (1800, 1200)
+        );
+        assert_eq!(done.print_key, pic.print_key, "the pic's sheet, as before");
+    }
 }
 
-#[tokio::test]
-async fn an_authority_image_is_kept_as_uploaded() {
-    let env = env(true).await;
-    let app = env.app().await;
-    let o = env.reviewing(&app, ITEM).await;
-    let upload = Bytes::from_static(b"\xFF\xD8\xFF\xE0authority receipt");
-    let a = Approval {
-        receipt_no: "R2".into(),
-        receipt_image: Some(upload.clone()),
-        ..Default::default()
-    };
-    let done = env.p.approve(&o.order_no, "rev", a).await.unwrap();
-    let stored = env
-        .p
-        .blobs()
-        .get(done.receipt_key.as_deref().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(stored, upload);
-    assert_eq!(env.image(&done.print_key).await.dimensions(), (1200, 1800));
+both_backends! {
+    #[tokio::test]
+    async fn an_authority_image_is_kept_as_uploaded() {
+        let env = env(true).await;
+        let app = env.app().await;
+        let o = env.reviewing(&app, ITEM).await;
+        let upload = Bytes::from_static(b"\xFF\xD8\xFF\xE0authority receipt");
+        let a = Approval {
+            receipt_no: "R2".into(),
+            receipt_image: Some(upload.clone()),
+            ..Default::default()
+        };
+        let done = env.p.approve(&o.order_no, "rev", a).await.unwrap();
+        let stored = env
+            .p
+            .blobs()
+            .get(done.receipt_key.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(stored, upload);
+        assert_eq!(env.image(&done.print_key).await.dimensions(), (1200, 1800));
+    }
 }
 
-#[tokio::test]
-async fn a_number_the_barcode_cannot_carry_is_refused_and_nothing_moves() {
-    let env = env(true).await;
-    let app = env.app().await;
-    let o = env.reviewing(&app, ITEM).await;
-    let err = env.approve(&o, "回执１２３").await.unwrap_err();
-    assert!(
-        matches!(err, PlatformError::Invalid(ref m) if m.contains("receipt_no")),
-        "{err}"
-    );
-    let now = env.p.order(&o.order_no).await.unwrap();
-    assert_eq!(now.status, platform::OrderStatus::Reviewing);
-    assert!(env.p.check_receipt("回执１２３").await.unwrap().is_none());
+both_backends! {
+    #[tokio::test]
+    async fn a_number_the_barcode_cannot_carry_is_refused_and_nothing_moves() {
+        let env = env(true).await;
+        let app = env.app().await;
+        let o = env.reviewing(&app, ITEM).await;
+        let err = env.approve(&o, "回执１２３").await.unwrap_err();
+        assert!(
+            matches!(err, PlatformError::Invalid(ref m) if m.contains("receipt_no")),
+            "{err}"
+        );
+        let now = env.p.order(&o.order_no).await.unwrap();
+        assert_eq!(now.status, platform::OrderStatus::Reviewing);
+        assert!(env.p.check_receipt("回执１２３").await.unwrap().is_none());
+    }
 }
 
-#[tokio::test]
-async fn without_the_font_the_made_photo_stands_in() {
-    let env = env(false).await;
-    let app = env.app().await;
-    let o = env.reviewing(&app, ITEM).await;
-    let pic = env.p.repo().pic(&o.pic_id).await.unwrap().unwrap();
-    let done = env.approve(&o, "R3").await.unwrap();
-    assert_eq!(
-        done.receipt_key.as_deref(),
-        Some(pic.photos[0].key.as_str())
-    );
-    assert_eq!(done.print_key, pic.print_key);
+both_backends! {
+    #[tokio::test]
+    async fn without_the_font_the_made_photo_stands_in() {
+        let env = env(false).await;
+        let app = env.app().await;
+        let o = env.reviewing(&app, ITEM).await;
+        let pic = env.p.repo().pic(&o.pic_id).await.unwrap().unwrap();
+        let done = env.approve(&o, "R3").await.unwrap();
+        assert_eq!(
+            done.receipt_key.as_deref(),
+            Some(pic.photos[0].key.as_str())
+        );
+        assert_eq!(done.print_key, pic.print_key);
+    }
 }
 
-#[tokio::test]
-async fn the_public_check_is_valid_then_expired_and_unknown_numbers_are_none() {
-    let env = env(true).await;
-    let app = env.app().await;
-    let o = env.reviewing(&app, ITEM).await;
-    env.approve(&o, "HK77").await.unwrap();
-    let c = env.p.check_receipt("HK77").await.unwrap().expect("known");
-    assert_eq!(c.state, ReceiptState::Valid);
-    assert_eq!(c.name_masked.as_deref(), Some("张*丰"));
-    assert_eq!(c.document.as_deref(), Some("往来港澳通行证"));
-    assert_eq!(
-        c.issued.map(|d| d.to_string()).as_deref(),
-        Some("2026-02-14")
-    );
-    assert_eq!(
-        c.valid_until.map(|d| d.to_string()).as_deref(),
-        Some("2026-08-13")
-    );
-    assert!(env.p.check_receipt("HK78").await.unwrap().is_none());
-    // The last valid day, then the day after (China dates).
-    env.clock
-        .set(Utc.with_ymd_and_hms(2026, 8, 13, 15, 59, 0).unwrap());
-    let c = env.p.check_receipt("HK77").await.unwrap().unwrap();
-    assert_eq!(c.state, ReceiptState::Valid);
-    env.clock.advance(TimeDelta::minutes(2));
-    let c = env.p.check_receipt("HK77").await.unwrap().unwrap();
-    assert_eq!(c.state, ReceiptState::Expired);
+both_backends! {
+    #[tokio::test]
+    async fn the_public_check_is_valid_then_expired_and_unknown_numbers_are_none() {
+        let env = env(true).await;
+        let app = env.app().await;
+        let o = env.reviewing(&app, ITEM).await;
+        env.approve(&o, "HK77").await.unwrap();
+        let c = env.p.check_receipt("HK77").await.unwrap().expect("known");
+        assert_eq!(c.state, ReceiptState::Valid);
+        assert_eq!(c.name_masked.as_deref(), Some("张*丰"));
+        assert_eq!(c.document.as_deref(), Some("往来港澳通行证"));
+        assert_eq!(
+            c.issued.map(|d| d.to_string()).as_deref(),
+            Some("2026-02-14")
+        );
+        assert_eq!(
+            c.valid_until.map(|d| d.to_string()).as_deref(),
+            Some("2026-08-13")
+        );
+        assert!(env.p.check_receipt("HK78").await.unwrap().is_none());
+        // The last valid day, then the day after (China dates).
+        env.clock
+            .set(Utc.with_ymd_and_hms(2026, 8, 13, 15, 59, 0).unwrap());
+        let c = env.p.check_receipt("HK77").await.unwrap().unwrap();
+        assert_eq!(c.state, ReceiptState::Valid);
+        env.clock.advance(TimeDelta::minutes(2));
+        let c = env.p.check_receipt("HK77").await.unwrap().unwrap();
+        assert_eq!(c.state, ReceiptState::Expired);
+    }
 }

@@ -118,13 +118,14 @@ impl ApiError {
 
     /// The HTTP status of the answer: 200 for every API error (as the seed), except the
     /// transport problems: 408 body too slow, 413 body too large, 429 rate limited, 500
-    /// internal, 503 storage full or unavailable (and `/readyz` not ready).
+    /// internal, 503 storage full or unavailable, database unavailable, `/readyz` not ready.
     pub fn http_status(&self) -> u16 {
         match self.code {
             code::BODY_TIMEOUT => 408,
             code::BODY_TOO_LARGE => 413,
             code::RATE_LIMITED => 429,
             code::INTERNAL => 500,
+            code::DB_UNAVAILABLE => 503,
             code::NOT_FOUND => 404,
             code::STORE_UNAVAILABLE | code::NOT_READY => 503,
             _ => 200,
@@ -177,6 +178,8 @@ pub mod code {
     pub const STORE_UNAVAILABLE: u32 = 9002;
     /// `/readyz`: a part the node needs (database, store) does not answer.
     pub const NOT_READY: u32 = 9003;
+    /// The database cannot be reached (e.g. PostgreSQL restarting): retry later. HTTP 503.
+    pub const DB_UNAVAILABLE: u32 = 9004;
 }
 
 impl From<&EngineError> for ApiError {
@@ -362,6 +365,11 @@ impl From<&PlatformError> for ApiError {
                 code::INVALID_FIELD,
                 format!("参数无效：{why}"),
                 format!("invalid input: {why}"),
+            ),
+            P::Db(_) if e.is_db_unavailable() => ApiError::new(
+                code::DB_UNAVAILABLE,
+                "数据库暂时不可用，请稍后重试",
+                "the database is unavailable right now, please retry later",
             ),
             P::Db(_) | P::Store(_) | P::Io(_) if is_storage_full(e) => ApiError::storage_full(),
             P::Store(_) => ApiError::store_unavailable(),

@@ -43,6 +43,8 @@ CREATE TABLE orders (
     print_key    TEXT,
     purged_at    BIGINT
 );
+-- The last 6 digits of order numbers (mod 10^6), shared by every node (SQLite: a process counter).
+CREATE SEQUENCE order_no_serial;
 CREATE INDEX orders_by_status ON orders (status, submitted_at);
 CREATE INDEX orders_by_app ON orders (app_id, status);
 CREATE INDEX orders_to_purge ON orders (updated_at) WHERE purged_at IS NULL;

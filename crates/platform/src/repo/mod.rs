@@ -1,12 +1,17 @@
 //! The repository: every database access of the platform goes through [`Repo`].
 //!
 //! The trait speaks the domain, not SQL. Each method that changes more than one row is one
-//! transaction. Back-ends: SQLite ([`SqliteRepo`], the embedded default); PostgreSQL later,
-//! with the same semantics (row locks where SQLite relies on its single writer).
+//! transaction. Back-ends: SQLite ([`SqliteRepo`], the embedded default) and PostgreSQL
+//! ([`PostgresRepo`], for several nodes), with the same semantics (row locks and
+//! `SKIP LOCKED` where SQLite relies on its single writer). [`open_repo`] opens either from a URL.
 
+mod postgres;
 mod sqlite;
+mod url;
 
+pub use postgres::PostgresRepo;
 pub use sqlite::SqliteRepo;
+pub use url::{open_repo, DatabaseUrl};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -117,6 +122,11 @@ pub trait Repo: Send + Sync {
     async fn pics_of_order(&self, order_no: &str) -> Result<Vec<Pic>>;
 
     // ---- orders
+    /// A serial shared by every node for the next order number (see
+    /// [`crate::order::OrderNoGen`]); `None` when the process's own counter is enough.
+    async fn order_serial(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
     /// `Conflict` if the order_no is taken (the caller retries with another),
     /// `PicUsed`, or `InsufficientBalance` when `reserve` fails.
     async fn insert_order(&self, new: &NewOrder) -> Result<Order>;
@@ -158,7 +168,7 @@ pub trait Repo: Send + Sync {
     /// delivering with an expired lease; only the oldest unfinished one of each order (so an
     /// order's callbacks go out in order); at most `claim.per_target` per destination and
     /// none for `claim.skip_targets`. They become `delivering` until `claim.lease_until`.
-    /// SQLite relies on its single writer; PostgreSQL will use `FOR UPDATE SKIP LOCKED`.
+    /// SQLite relies on its single writer; PostgreSQL uses `FOR UPDATE SKIP LOCKED`.
     async fn claim_due_callbacks(&self, claim: &CallbackClaim) -> Result<Vec<Callback>>;
     /// Writes the attempt and counts it on the callback; with an outcome, also moves the
     /// callback (from pending or delivering only), all in one transaction.
@@ -180,6 +190,17 @@ pub trait Repo: Send + Sync {
     async fn callback(&self, id: i64) -> Result<Option<Callback>>;
     async fn callbacks(&self, filter: &CallbackFilter) -> Result<Vec<Callback>>;
     async fn callback_attempts(&self, callback_id: i64) -> Result<Vec<CallbackAttempt>>;
+
+    // ---- background jobs
+    /// Takes or renews the lease of job `name` for `holder` until `lease_until`, if it is
+    /// free, expired at `now`, or already `holder`'s. True if `holder` now holds it.
+    async fn claim_job(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool>;
 
     // ---- the console: operators, sessions, the audit log, spec overrides
     /// Inserts the operator; `Conflict` if the name is taken.

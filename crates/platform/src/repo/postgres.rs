@@ -658,12 +658,11 @@ impl Repo for PostgresRepo {
     }
 
     async fn ledger(&self, app_id: i64, n: u32) -> Result<Vec<LedgerEntry>> {
-        let rows =
-            sqlx::query("SELECT * FROM ledger WHERE app_id = $1 ORDER BY id DESC LIMIT $2")
-                .bind(app_id)
-                .bind(limit(n))
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query("SELECT * FROM ledger WHERE app_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(app_id)
+            .bind(limit(n))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(ledger_row).collect()
     }
 
@@ -744,6 +743,13 @@ impl Repo for PostgresRepo {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(pic_row).collect()
+    }
+
+    async fn order_serial(&self) -> Result<Option<i64>> {
+        let n: i64 = sqlx::query_scalar("SELECT nextval('order_no_serial')")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(n))
     }
 
     async fn insert_order(&self, new: &NewOrder) -> Result<Order> {
@@ -1020,6 +1026,38 @@ impl Repo for PostgresRepo {
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter().map(attempt_row).collect()
+    }
+
+    async fn claim_job(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO job_leases (name, holder, lease_until) VALUES ($1, '', 0)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        // A node renewing or taking the lease right now holds the row: pass it over.
+        let done = sqlx::query(
+            "UPDATE job_leases SET holder = $2, lease_until = $3
+             WHERE name = (SELECT name FROM job_leases
+                           WHERE name = $1 AND (lease_until <= $4 OR holder = $2)
+                           FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ms(lease_until))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
     // ---- the console (queries in postgres/console.rs)

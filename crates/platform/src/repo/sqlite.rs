@@ -1019,6 +1019,28 @@ impl Repo for SqliteRepo {
         rows.iter().map(attempt_row).collect()
     }
 
+    async fn claim_job(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        // The single writer serialises claims; the upsert's WHERE keeps a live lease.
+        let done = sqlx::query(
+            "INSERT INTO job_leases (name, holder, lease_until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET holder = ?2, lease_until = ?3
+             WHERE job_leases.lease_until <= ?4 OR job_leases.holder = ?2",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ms(lease_until))
+        .bind(ms(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // ---- the console (queries in sqlite/console.rs)
 
     async fn insert_operator(&self, op: &Operator) -> Result<()> {

@@ -28,7 +28,7 @@ use crate::items::Items;
 use crate::operator::{OverriddenItems, SpecOverrides};
 use crate::order::OrderNoGen;
 use crate::receipt::ReceiptSettings;
-use crate::repo::{Repo, SqliteRepo};
+use crate::repo::{open_repo, DatabaseUrl, Repo, SqliteRepo};
 
 /// The SQLite file inside a data dir.
 pub const DB_FILE: &str = "photoreceipt.db";
@@ -85,6 +85,8 @@ pub struct Platform {
     order_nos: Arc<OrderNoGen>,
     /// The admins' spec overrides, applied by `items` (loaded by `open_embedded`).
     overrides: Arc<SpecOverrides>,
+    /// This process's name as the holder of job leases (host, pid, a random part).
+    node: Arc<str>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -115,6 +117,7 @@ impl Platform {
             settings,
             order_nos: Arc::new(OrderNoGen::new()),
             overrides,
+            node: node_name().into(),
         }
     }
 
@@ -137,6 +140,25 @@ impl Platform {
     pub fn with_blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
         self.blobs = blobs;
         self
+    }
+
+    /// The install: the repository at `database` (the data dir's SQLite file when `None`)
+    /// and the blobs in `<data_dir>/blobs/`. Creates the dir if missing.
+    pub async fn open(
+        data_dir: &Path,
+        database: Option<&DatabaseUrl>,
+        settings: Settings,
+        items: Arc<dyn Items>,
+    ) -> Result<Self> {
+        let Some(url) = database else {
+            return Self::open_embedded(data_dir, settings, items).await;
+        };
+        std::fs::create_dir_all(data_dir)?;
+        let repo = open_repo(url).await?;
+        let blobs = ObjectBlobStore::local(&data_dir.join(BLOB_DIR))?;
+        let platform = Self::new(repo, Arc::new(blobs), items, settings);
+        platform.load_spec_overrides().await?;
+        Ok(platform)
     }
 
     /// Replaces the clock (tests move time with [`crate::ManualClock`]).
@@ -175,6 +197,32 @@ impl Platform {
     pub fn items(&self) -> &Arc<dyn Items> {
         &self.items
     }
+
+    /// This node's name in job leases.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Takes or renews the lease of background job `name` as of `now`: true if this node
+    /// is to run it (one node at a time; another takes over after [`JOB_LEASE`]).
+    pub async fn hold_job(&self, name: &str, now: DateTime<Utc>) -> Result<bool> {
+        self.repo
+            .claim_job(name, &self.node, now, now + JOB_LEASE)
+            .await
+    }
+}
+
+/// How long a node holds a background job (sandbox, retention) after its last pass.
+pub const JOB_LEASE: TimeDelta = TimeDelta::seconds(30);
+
+/// `host-pid-xxxxxxxx`.
+fn node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let host = if host.is_empty() { "node".into() } else { host };
+    let tag: u32 = rand::random();
+    format!("{host}-{}-{tag:08x}", std::process::id())
 }
 
 /// `<data_dir>/photoreceipt.db`.

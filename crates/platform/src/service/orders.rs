@@ -47,7 +47,8 @@ impl Platform {
         let checked = self.check_submission(app, &sub).await?;
         for _ in 0..ORDER_NO_TRIES {
             let now = self.now();
-            let order_no = self.order_nos.next(now);
+            let serial = self.repo.order_serial().await?;
+            let order_no = self.order_nos.next_with(now, serial);
             let files = self.put_param_files(&order_no, &checked.files).await?;
             let due = self.sla_due(now);
             let order = new_order(app, &checked, order_no, files, (now, due));

@@ -32,9 +32,13 @@ pub struct RetentionReport {
 }
 
 impl Platform {
-    /// One retention pass as of `now`. Safe to run on several nodes at once.
+    /// One retention pass as of `now`, on the node holding the `retention` job lease (the
+    /// others return an empty report). Safe to run on several nodes at once.
     pub async fn run_retention(&self, now: DateTime<Utc>) -> Result<RetentionReport> {
         let mut report = RetentionReport::default();
+        if !self.hold_job("retention", now).await? {
+            return Ok(report);
+        }
         self.expire_pics(now, &mut report).await?;
         self.purge_orders(now, &mut report).await?;
         tracing::info!(

@@ -1,7 +1,8 @@
 //! Sandbox apps review themselves: after `delay` a pending order is taken, and after another
 //! `delay` it is approved, or rejected with the failing checks when the photo's checks
 //! report (`pass: false`) says so. Merchants integrate the whole flow without staff.
-//! Safe on several nodes: a step another node already made is skipped.
+//! On several nodes one pass runs at a time (the node holding the `sandbox` job lease), and a
+//! step another node already made is skipped anyway (compare-and-set).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -25,6 +26,9 @@ impl Platform {
     /// One sandbox pass as of `now`.
     pub async fn run_sandbox(&self, now: DateTime<Utc>, delay: TimeDelta) -> Result<SandboxReport> {
         let mut report = SandboxReport::default();
+        if !self.hold_job("sandbox", now).await? {
+            return Ok(report);
+        }
         let before = now - delay;
         for order in self
             .repo

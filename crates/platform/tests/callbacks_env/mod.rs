@@ -2,6 +2,10 @@
 //! answers from a script, a platform on a temporary data dir (real clock), and a worker.
 #![allow(dead_code)]
 
+#[path = "../backends/mod.rs"]
+pub mod backends;
+pub use backends::*;
+
 use axum::body::Bytes as Body;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -218,6 +222,7 @@ async fn answer(s: &Shared, uri: Uri, headers: HeaderMap, body: Body) -> Respons
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub p: Platform,
+    pub db: TestDb,
 }
 
 pub fn loopback_allowed() -> Settings {
@@ -243,18 +248,15 @@ pub async fn env() -> Env {
 
 pub async fn env_with(settings: Settings) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
-    let p = Platform::open_embedded(dir.path(), settings, items())
-        .await
-        .expect("open");
-    Env { dir, p }
+    let db = TestDb::new(dir.path());
+    let p = db.open(dir.path(), settings, items()).await;
+    Env { dir, p, db }
 }
 
 impl Env {
     /// The same data dir opened again with other settings (another process's view).
     pub async fn reopen(&self, settings: Settings) -> Platform {
-        Platform::open_embedded(self.dir.path(), settings, items())
-            .await
-            .expect("reopen")
+        self.db.open(self.dir.path(), settings, items()).await
     }
 
     pub async fn app(&self, format: CallbackFormat) -> (App, String) {

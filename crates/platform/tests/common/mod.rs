@@ -1,5 +1,10 @@
-//! A platform on a temporary data dir, a manual clock, and helpers.
+//! A platform on a temporary data dir (SQLite, or PostgreSQL under [`both_backends!`]), a
+//! manual clock, and helpers.
 #![allow(dead_code)]
+
+#[path = "../backends/mod.rs"]
+pub mod backends;
+pub use backends::*;
 
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
@@ -7,7 +12,6 @@ use platform::{
     App, FixedItems, ItemTerms, ManualClock, NewApp, NewPic, Pic, Platform, Settings, Submission,
 };
 use serde_json::json;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use std::sync::Arc;
 
 /// Receipt item, 7 yuan, print +10 yuan.
@@ -21,15 +25,15 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub p: Platform,
     pub clock: Arc<ManualClock>,
+    pub db: TestDb,
 }
 
 pub async fn env() -> Env {
     env_with(Settings::default()).await
 }
 
-pub async fn env_with(settings: Settings) -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let items = FixedItems::new()
+fn items() -> FixedItems {
+    FixedItems::new()
         .with(
             ITEM,
             ItemTerms {
@@ -43,18 +47,33 @@ pub async fn env_with(settings: Settings) -> Env {
                 price_fen: 300,
                 print_price_fen: None,
             },
-        );
+        )
+}
+
+pub async fn env_with(settings: Settings) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let items = items();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2025, 3, 3, 2, 0, 0).unwrap(),
     ));
-    let p = Platform::open_embedded(dir.path(), settings, Arc::new(items))
+    let db = TestDb::new(dir.path());
+    let p = db
+        .open(dir.path(), settings, Arc::new(items))
         .await
-        .expect("open")
         .with_clock(clock.clone());
-    Env { dir, p, clock }
+    Env { dir, p, clock, db }
 }
 
 impl Env {
+    /// Another node on the same database and blobs (its own pools and counters), same clock.
+    pub async fn another_node(&self) -> Platform {
+        let settings = self.p.settings().clone();
+        self.db
+            .open(self.dir.path(), settings, Arc::new(items()))
+            .await
+            .with_clock(self.clock.clone())
+    }
+
     pub async fn app(&self, balance_fen: i64, sandbox: bool) -> App {
         self.p
             .create_app(NewApp {
@@ -96,27 +115,9 @@ impl Env {
             .expect("submit")
     }
 
-    pub async fn db(&self) -> SqlitePool {
-        let opts = SqliteConnectOptions::new()
-            .filename(self.dir.path().join("photoreceipt.db"))
-            .read_only(true);
-        SqlitePool::connect_with(opts).await.expect("db")
-    }
-
     /// Rows in `table` (optionally filtered by a WHERE clause).
     pub async fn count(&self, table: &str, filter: &str) -> i64 {
-        let sql = if filter.is_empty() {
-            format!("SELECT COUNT(*) FROM {table}")
-        } else {
-            format!("SELECT COUNT(*) FROM {table} WHERE {filter}")
-        };
-        let db = self.db().await;
-        let n = sqlx::query_scalar(&sql)
-            .fetch_one(&db)
-            .await
-            .expect("count");
-        db.close().await;
-        n
+        self.db.count(table, filter).await
     }
 
     pub async fn balance(&self, app: &App) -> i64 {
