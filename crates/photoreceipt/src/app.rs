@@ -28,7 +28,12 @@ pub struct DataDirArg {
     pub data_dir: PathBuf,
     /// Where the blobs are when not in `<data-dir>/blobs`: `s3://bucket?endpoint=…&region=…`
     /// (keys from the AWS_* variables), as given to `serve`.
-    #[arg(long, global = true, env = "PHOTORECEIPT_STORE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "PHOTORECEIPT_STORE_URL",
+        value_name = "URL"
+    )]
     pub store_url: Option<String>,
     /// The database: `postgres://user:pass@host:port/db` or `sqlite://FILE` [default: the
     /// data dir's photoreceipt.db].
@@ -83,7 +88,10 @@ where
 
 /// The platform of `data`: its database (the data dir's SQLite file unless `--database-url`)
 /// and its blobs (the data dir's `blobs/` unless `--store-url`).
-pub(crate) async fn open_platform(data: &DataDirArg, settings: Settings) -> anyhow::Result<Platform> {
+pub(crate) async fn open_platform(
+    data: &DataDirArg,
+    settings: Settings,
+) -> anyhow::Result<Platform> {
     let catalogue = catalogue::Catalogue::try_builtin()
         .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
     open_install(
