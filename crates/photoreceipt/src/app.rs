@@ -4,7 +4,9 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use platform::ledger::{fen_to_yuan, parse_yuan};
-use platform::{App, BlobStore as _, CallbackFormat, IssuedKey, NewApp, ObjectBlobStore, Platform, Settings};
+use platform::{
+    App, BlobStore as _, CallbackFormat, IssuedKey, NewApp, ObjectBlobStore, Platform, Settings,
+};
 use serde_json::json;
 use std::future::Future;
 use std::path::PathBuf;
@@ -25,7 +27,12 @@ pub struct DataDirArg {
     pub data_dir: PathBuf,
     /// Where the blobs are when not in `<data-dir>/blobs`: `s3://bucket?endpoint=…&region=…`
     /// (keys from the AWS_* variables), as given to `serve`.
-    #[arg(long, global = true, env = "PHOTORECEIPT_STORE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "PHOTORECEIPT_STORE_URL",
+        value_name = "URL"
+    )]
     pub store_url: Option<String>,
 }
 
@@ -69,7 +76,10 @@ where
 }
 
 /// The platform of `data`: the data dir's database, the blobs there or in `--store-url`.
-pub(crate) async fn open_platform(data: &DataDirArg, settings: Settings) -> anyhow::Result<Platform> {
+pub(crate) async fn open_platform(
+    data: &DataDirArg,
+    settings: Settings,
+) -> anyhow::Result<Platform> {
     let catalogue = catalogue::Catalogue::try_builtin()
         .map_err(|e| anyhow::anyhow!("loading the built-in catalogue: {e}"))?;
     let dir = &data.data_dir;

@@ -291,8 +291,9 @@ pub fn url_signer(
     let secret = match secret {
         Some(s) if s.len() < 16 => bail!("--url-secret must be at least 16 characters"),
         Some(s) => s.as_bytes().to_vec(),
-        None => server::files::load_or_create_secret(data_dir)
-            .context("reading the URL signing key")?,
+        None => {
+            server::files::load_or_create_secret(data_dir).context("reading the URL signing key")?
+        }
     };
     let mut signer = server::UrlSigner::new(public_url, secret, ttl);
     if let Some(store) = presign {
@@ -312,7 +313,12 @@ fn worker(data: &DataDirArg, a: WorkerArgs) -> anyhow::Result<ExitCode> {
     if !ok_url {
         bail!("--public-url: `{}` is not an http(s) URL", a.public_url);
     }
-    if a.presign_urls && !data.store_url.as_ref().is_some_and(|u| u.starts_with("s3://")) {
+    if a.presign_urls
+        && !data
+            .store_url
+            .as_ref()
+            .is_some_and(|u| u.starts_with("s3://"))
+    {
         bail!("--presign-urls needs an s3:// --store-url");
     }
     let ttl = parse_duration(&a.url_ttl)

@@ -264,7 +264,12 @@ impl Config {
         if self.url_secret.as_ref().is_some_and(|s| s.len() < 16) {
             bail!("--url-secret must be at least 16 characters");
         }
-        if self.presign_urls && !self.store_url.as_ref().is_some_and(|u| u.starts_with("s3://")) {
+        if self.presign_urls
+            && !self
+                .store_url
+                .as_ref()
+                .is_some_and(|u| u.starts_with("s3://"))
+        {
             bail!("--presign-urls needs an s3:// --store-url");
         }
         if self.make_workers == 0 {

@@ -2,9 +2,9 @@
 //! loopback), S3 going away during a make, `/healthz`, `/readyz`, `/metrics`, JSON logs with
 //! the request id.
 
-mod support;
 #[path = "../../platform/tests/s3_server/mod.rs"]
 mod s3_server;
+mod support;
 
 use s3_server::S3Server;
 use serde_json::Value;
@@ -85,7 +85,11 @@ fn serve_on_s3_makes_pics_whose_urls_fetch_from_any_node() {
     let other = serve_on(&s3, &["--url-secret", secret]);
     let path = &white[s.base.len()..];
     let (st, _, _, body2) = other.fetch(&other.url(path));
-    assert_eq!((st, body2.len()), (200, body.len()), "verified on another node");
+    assert_eq!(
+        (st, body2.len()),
+        (200, body.len()),
+        "verified on another node"
+    );
 }
 
 #[test]
@@ -107,7 +111,13 @@ fn presigned_urls_point_at_the_bucket_and_fetch_there() {
 fn presign_without_s3_is_refused_at_start() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = std::process::Command::new(support::BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--presign-urls", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--presign-urls",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .env_remove("PHOTORECEIPT_STORE_URL")
         .output()
@@ -134,7 +144,11 @@ fn s3_down_during_make_answers_9002_keeps_nothing_and_readyz_tells() {
     assert_eq!((status, code(&v)), (503, 9002), "{v}");
     assert!(v["msg_en"].as_str().is_some_and(|m| m.contains("store")));
     assert!(v["data"].get("pic_id").is_none(), "{v}");
-    assert!(t.elapsed() < Duration::from_secs(60), "no hang: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(60),
+        "no hang: {:?}",
+        t.elapsed()
+    );
     let (st, ready) = s.get("/readyz");
     assert_eq!((st, code(&ready)), (503, 9003), "{ready}");
     assert_eq!(ready["data"]["store"], "unavailable");
@@ -147,16 +161,14 @@ fn s3_down_during_make_answers_9002_keeps_nothing_and_readyz_tells() {
     assert_eq!(st, 200, "ready again once S3 is back");
     let d = Direct::open(s.data_dir());
     let far = d.p.now() + chrono::TimeDelta::days(365);
-    let pics = d
-        .rt
-        .block_on(d.p.repo().unsubmitted_pics_expired(far, 100))
-        .expect("pics");
+    let pics =
+        d.rt.block_on(d.p.repo().unsubmitted_pics_expired(far, 100))
+            .expect("pics");
     let ids: Vec<&str> = pics.iter().map(|p| p.pic_id.as_str()).collect();
     assert_eq!(ids, [kept_id.as_str()], "no pic row from the failed make");
-    let keys = d
-        .rt
-        .block_on(platform::BlobStore::list(&s3.store(), "pic"))
-        .expect("list");
+    let keys =
+        d.rt.block_on(platform::BlobStore::list(&s3.store(), "pic"))
+            .expect("list");
     assert!(!keys.is_empty());
     assert!(
         keys.iter().all(|k| k.contains(&kept_id)),
@@ -216,6 +228,17 @@ fn metrics_rise_with_requests_orders_and_callbacks() {
         ],
     );
     assert_eq!(code(&v), 0, "{v}");
+    let order_no = v["data"]["order_no"]
+        .as_str()
+        .expect("order_no")
+        .to_string();
+    assert_eq!(
+        sample(&metrics(), r#"photoreceipt_orders{status="pending"}"#),
+        Some(1.0)
+    );
+    // Cancelling queues callback -2.
+    let c = s.call("/receipt/cancel", &[("key", &key), ("order_no", &order_no)]);
+    assert_eq!(code(&c), 0, "{c}");
     let until = Instant::now() + Duration::from_secs(20);
     let text = loop {
         let text = metrics();
@@ -227,11 +250,18 @@ fn metrics_rise_with_requests_orders_and_callbacks() {
     };
     assert!(sample(&text, "photoreceipt_callback_attempts_total").unwrap_or(0.0) >= 1.0);
     assert_eq!(
-        sample(&text, r#"photoreceipt_orders{status="pending"}"#),
+        sample(&text, r#"photoreceipt_orders{status="cancelled"}"#),
         Some(1.0)
     );
-    assert_eq!(sample(&text, "photoreceipt_outbox_waiting"), Some(1.0), "{text}");
-    assert!(sample(&text, "photoreceipt_outbox_lag_seconds").is_some(), "{text}");
+    assert_eq!(
+        sample(&text, "photoreceipt_outbox_waiting"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "photoreceipt_outbox_lag_seconds").is_some(),
+        "{text}"
+    );
 }
 
 #[test]
@@ -257,7 +287,10 @@ fn json_logs_carry_the_request_id_into_the_make_job() {
         .expect("make");
     assert_eq!(resp.header("x-request-id"), Some("ops-test-42"));
     let resp = ureq::get(&s.url("/healthz")).call().expect("healthz");
-    let fresh = resp.header("x-request-id").expect("an id is made").to_string();
+    let fresh = resp
+        .header("x-request-id")
+        .expect("an id is made")
+        .to_string();
     assert_eq!(fresh.len(), 16, "{fresh}");
 
     let mut seen = Vec::new();

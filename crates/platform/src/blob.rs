@@ -12,7 +12,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::signer::{Method, Signer as _};
 use object_store::{
-    Attribute, ClientConfigKey, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload, RetryConfig,
+    Attribute, ClientConfigKey, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload,
+    RetryConfig,
 };
 use std::sync::Arc;
 use std::time::Duration;

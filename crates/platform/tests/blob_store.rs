@@ -31,8 +31,14 @@ async fn suite(store: &dyn BlobStore) {
         Bytes::from_static(b"replaced"),
         "a put replaces the blob"
     );
-    assert!(store.exists("pic/20250101/1/blue.jpg").await.expect("exists"));
-    assert!(!store.exists("pic/20250101/1/red.jpg").await.expect("exists"));
+    assert!(store
+        .exists("pic/20250101/1/blue.jpg")
+        .await
+        .expect("exists"));
+    assert!(!store
+        .exists("pic/20250101/1/red.jpg")
+        .await
+        .expect("exists"));
     assert_eq!(
         store.list("pic/20250101").await.expect("list"),
         ["pic/20250101/1/blue.jpg", "pic/20250101/1/white.jpg"]
@@ -71,7 +77,10 @@ async fn suite(store: &dyn BlobStore) {
         .await
         .expect("put big");
     assert_eq!(
-        store.get("pic/20250103/3/x-original.jpg").await.expect("get"),
+        store
+            .get("pic/20250103/3/x-original.jpg")
+            .await
+            .expect("get"),
         big
     );
     assert!(
@@ -86,7 +95,9 @@ async fn local_dir_store() {
     let store = ObjectBlobStore::local(&dir.path().join("blobs")).expect("store");
     suite(&store).await;
     assert!(
-        store.presigned_url("pic/20250101/1/blue.jpg", Duration::from_secs(60)).is_none(),
+        store
+            .presigned_url("pic/20250101/1/blue.jpg", Duration::from_secs(60))
+            .is_none(),
         "a local dir cannot presign"
     );
 }
@@ -119,7 +130,10 @@ async fn s3_objects_carry_their_content_type_and_presigned_gets_serve_them() {
         .await
         .expect("put");
     store
-        .put("pic/20250101/9/x-transparent.png", Bytes::from_static(b"\x89PNG\r\n\x1a\nxx"))
+        .put(
+            "pic/20250101/9/x-transparent.png",
+            Bytes::from_static(b"\x89PNG\r\n\x1a\nxx"),
+        )
         .await
         .expect("put");
 
@@ -149,7 +163,10 @@ async fn presigned_urls_expire() {
     let s3 = S3Server::start();
     let store = s3.store();
     store
-        .put("pic/20250101/8/white.jpg", Bytes::from_static(b"\xFF\xD8\xFFx"))
+        .put(
+            "pic/20250101/8/white.jpg",
+            Bytes::from_static(b"\xFF\xD8\xFFx"),
+        )
         .await
         .expect("put");
     let url = store
@@ -175,9 +192,12 @@ async fn an_unreachable_store_fails_the_call_instead_of_hanging() {
     .await
     .expect("a put on a dead store returns, it does not hang");
     assert!(matches!(put, Err(PlatformError::Store(_))), "{put:?}");
-    let get = tokio::time::timeout(Duration::from_secs(30), store.get("pic/20250101/7/white.jpg"))
-        .await
-        .expect("a get returns");
+    let get = tokio::time::timeout(
+        Duration::from_secs(30),
+        store.get("pic/20250101/7/white.jpg"),
+    )
+    .await
+    .expect("a get returns");
     assert!(matches!(get, Err(PlatformError::Store(_))), "{get:?}");
 }
 
@@ -199,7 +219,10 @@ async fn a_pic_is_stored_whole_or_not_at_all_on_s3() {
         checks: serde_json::json!({"pass": true}),
         ..Default::default()
     };
-    let kept = p.store_pic(&app, new()).await.expect("store while S3 is up");
+    let kept = p
+        .store_pic(&app, new())
+        .await
+        .expect("store while S3 is up");
     for key in kept.blob_keys() {
         assert!(s3.store().exists(&key).await.expect("exists"), "{key}");
     }
@@ -239,7 +262,9 @@ async fn blobs_copy_from_a_local_dir_to_s3_and_the_copy_can_be_run_again() {
         .await
         .expect("put");
 
-    let first = platform::copy_blobs(&local, &remote, 3).await.expect("copy");
+    let first = platform::copy_blobs(&local, &remote, 3)
+        .await
+        .expect("copy");
     assert!(first.ok(), "{first:?}");
     assert_eq!((first.listed, first.copied, first.already), (4, 4, 0));
     for key in keys {
@@ -253,7 +278,9 @@ async fn blobs_copy_from_a_local_dir_to_s3_and_the_copy_can_be_run_again() {
         Bytes::from("blob 0 ")
     );
 
-    let again = platform::copy_blobs(&local, &remote, 3).await.expect("copy");
+    let again = platform::copy_blobs(&local, &remote, 3)
+        .await
+        .expect("copy");
     assert!(again.ok(), "{again:?}");
     assert_eq!((again.copied, again.already), (0, 4), "nothing to do twice");
 
@@ -261,7 +288,9 @@ async fn blobs_copy_from_a_local_dir_to_s3_and_the_copy_can_be_run_again() {
         .put(keys[1], Bytes::from_static(b"a torn copy"))
         .await
         .expect("put");
-    let repair = platform::copy_blobs(&local, &remote, 3).await.expect("copy");
+    let repair = platform::copy_blobs(&local, &remote, 3)
+        .await
+        .expect("copy");
     assert_eq!((repair.copied, repair.already), (1, 3), "{repair:?}");
     assert_eq!(
         remote.get(keys[1]).await.expect("get"),
@@ -283,7 +312,9 @@ async fn a_copy_to_a_dead_store_reports_every_blob_as_failed() {
     let mut s3 = S3Server::start();
     let remote = s3.store();
     s3.kill();
-    let report = platform::copy_blobs(&local, &remote, 2).await.expect("copy");
+    let report = platform::copy_blobs(&local, &remote, 2)
+        .await
+        .expect("copy");
     assert!(!report.ok());
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(report.failed[0].0, "pic/20250101/1/white.jpg");

@@ -26,14 +26,19 @@ pub fn spawn(svc: Arc<Service>, shutdown: watch::Receiver<bool>) -> Vec<JoinHand
         }
     });
     let s = svc.clone();
-    let retention = every("retention", svc.config.retention_every, shutdown, move || {
-        let s = s.clone();
-        async move {
-            if let Err(e) = s.platform.run_retention(s.platform.now()).await {
-                tracing::warn!(error = %e, "retention pass failed");
+    let retention = every(
+        "retention",
+        svc.config.retention_every,
+        shutdown,
+        move || {
+            let s = s.clone();
+            async move {
+                if let Err(e) = s.platform.run_retention(s.platform.now()).await {
+                    tracing::warn!(error = %e, "retention pass failed");
+                }
             }
-        }
-    });
+        },
+    );
     vec![sandbox, retention]
 }
 

@@ -59,7 +59,10 @@ pub fn router(svc: Arc<Service>) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(timing::stamp))
         // Route patterns only in the logs and metrics: a GET's query string may hold the key.
-        .layer(axum::middleware::from_fn_with_state(svc.clone(), ops::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            svc.clone(),
+            ops::observe,
+        ))
         .with_state(svc)
 }
 

@@ -190,9 +190,9 @@ impl Metrics {
             Ok(b) => {
                 self.outbox_waiting.set(b.waiting);
                 let now = svc.platform.now();
-                let lag = b
-                    .oldest_due
-                    .map_or(0.0, |due| ((now - due).num_milliseconds() as f64 / 1000.0).max(0.0));
+                let lag = b.oldest_due.map_or(0.0, |due| {
+                    ((now - due).num_milliseconds() as f64 / 1000.0).max(0.0)
+                });
                 self.outbox_lag.set(lag);
             }
             Err(e) => tracing::warn!(error = %e, "metrics: reading the outbox failed"),

@@ -61,10 +61,7 @@ pub async fn readyz(State(svc): State<Arc<Service>>) -> Response {
 }
 
 /// `"ok"`, or `"unavailable"` (the error is logged, not shown).
-fn part<T, E: std::fmt::Display>(
-    name: &str,
-    r: Result<Result<T, E>, String>,
-) -> &'static str {
+fn part<T, E: std::fmt::Display>(name: &str, r: Result<Result<T, E>, String>) -> &'static str {
     let why = match r {
         Ok(Ok(_)) => return "ok",
         Ok(Err(e)) => e.to_string(),
@@ -89,7 +86,8 @@ pub async fn observe(State(svc): State<Arc<Service>>, req: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or("unmatched", |m| m.as_str())
         .to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
     let start = Instant::now();
     let mut resp = next.run(req).instrument(span.clone()).await;
     let took = start.elapsed();

@@ -34,9 +34,10 @@ impl Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let mut resp =
-            Json(json!({"code": code::OK, "msg": self.msg, "msg_en": self.msg_en, "data": self.data}))
-                .into_response();
+        let mut resp = Json(
+            json!({"code": code::OK, "msg": self.msg, "msg_en": self.msg_en, "data": self.data}),
+        )
+        .into_response();
         resp.extensions_mut().insert(ApiCode(code::OK));
         resp
     }
