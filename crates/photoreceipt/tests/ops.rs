@@ -199,7 +199,19 @@ fn metrics_rise_with_requests_orders_and_callbacks() {
     s.call("/item/list", &[]);
     s.call("/item/list", &[]);
     s.call("/user/info", &[]);
+    assert_eq!(
+        s.fetch(&s.url("/files/pic/x/secret-name.jpg?expires=1&sign=00"))
+            .0,
+        404
+    );
     let after = metrics();
+    let files = r#"photoreceipt_http_requests_total{route="/files/{*key}",status="404",code=""}"#;
+    assert_eq!(
+        sample(&after, files),
+        Some(1.0),
+        "by route pattern: {after}"
+    );
+    assert!(!after.contains("secret-name"), "no raw path in a label");
     assert_eq!(sample(&after, list), Some(2.0), "{after}");
     let no_key = r#"photoreceipt_http_requests_total{route="/user/info",status="200",code="1001"}"#;
     assert_eq!(sample(&after, no_key), Some(1.0), "{after}");
