@@ -199,7 +199,19 @@ fn metrics_rise_with_requests_orders_and_callbacks() {
     s.call("/item/list", &[]);
     s.call("/item/list", &[]);
     s.call("/user/info", &[]);
+    assert_eq!(
+        s.fetch(&s.url("/files/pic/x/secret-name.jpg?expires=1&sign=00"))
+            .0,
+        404
+    );
     let after = metrics();
+    let files = r#"photoreceipt_http_requests_total{route="/files/{*key}",status="404",code=""}"#;
+    assert_eq!(
+        sample(&after, files),
+        Some(1.0),
+        "by route pattern: {after}"
+    );
+    assert!(!after.contains("secret-name"), "no raw path in a label");
     assert_eq!(sample(&after, list), Some(2.0), "{after}");
     let no_key = r#"photoreceipt_http_requests_total{route="/user/info",status="200",code="1001"}"#;
     assert_eq!(sample(&after, no_key), Some(1.0), "{after}");
@@ -228,6 +240,17 @@ fn metrics_rise_with_requests_orders_and_callbacks() {
         ],
     );
     assert_eq!(code(&v), 0, "{v}");
+    let order_no = v["data"]["order_no"]
+        .as_str()
+        .expect("order_no")
+        .to_string();
+    assert_eq!(
+        sample(&metrics(), r#"photoreceipt_orders{status="pending"}"#),
+        Some(1.0)
+    );
+    // Cancelling queues callback -2.
+    let c = s.call("/receipt/cancel", &[("key", &key), ("order_no", &order_no)]);
+    assert_eq!(code(&c), 0, "{c}");
     let until = Instant::now() + Duration::from_secs(20);
     let text = loop {
         let text = metrics();
@@ -239,7 +262,7 @@ fn metrics_rise_with_requests_orders_and_callbacks() {
     };
     assert!(sample(&text, "photoreceipt_callback_attempts_total").unwrap_or(0.0) >= 1.0);
     assert_eq!(
-        sample(&text, r#"photoreceipt_orders{status="pending"}"#),
+        sample(&text, r#"photoreceipt_orders{status="cancelled"}"#),
         Some(1.0)
     );
     assert_eq!(
