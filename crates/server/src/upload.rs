@@ -5,6 +5,7 @@
 use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine as _;
 use engine::intake::{self, MAX_BYTES};
+use std::borrow::Cow;
 
 use crate::codes::{code, ApiError};
 
@@ -17,7 +18,14 @@ const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE
 /// text cannot fit in 5 MB, and with `BAD_BASE64` when it is not base64.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, ApiError> {
     let body = strip_data_uri(text.trim());
-    let cleaned = clean(body);
+    let b = body.as_bytes();
+    let dirty =
+        memchr::memchr3(b' ', b'\r', b'\n', b).is_some() || memchr::memchr(b'\t', b).is_some();
+    let cleaned: Cow<str> = if dirty {
+        Cow::Owned(clean(body))
+    } else {
+        Cow::Borrowed(body)
+    };
     if cleaned.is_empty() {
         return Err(ApiError::missing("image"));
     }
@@ -29,7 +37,7 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, ApiError> {
             limit: MAX_BYTES,
         }));
     }
-    let url_safe = cleaned.bytes().any(|b| b == b'-' || b == b'_');
+    let url_safe = memchr::memchr2(b'-', b'_', cleaned.as_bytes()).is_some();
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
     engine.decode(cleaned.as_bytes()).map_err(|_| bad_base64())
 }
