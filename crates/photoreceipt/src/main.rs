@@ -3,6 +3,7 @@
 mod app;
 mod callback;
 mod config;
+mod migrate;
 mod order;
 mod photo;
 mod serve;
@@ -35,6 +36,8 @@ enum Command {
     Serve(Box<serve::ServeCmd>),
     /// Callbacks to merchants: list, show attempts, redeliver; run the delivery worker.
     Callback(callback::CallbackCmd),
+    /// Move an install from SQLite to PostgreSQL (and its blobs to another store).
+    Migrate(migrate::MigrateCmd),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Photo(cmd) => photo::run(cmd),
         Command::Serve(cmd) => serve::run(*cmd),
         Command::Callback(cmd) => callback::run(cmd),
+        Command::Migrate(cmd) => migrate::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod blob;
+pub mod blob_copy;
 pub mod calendar;
 pub mod callback;
 pub mod clock;
