@@ -3,6 +3,7 @@
 mod app;
 mod callback;
 mod config;
+mod migrate;
 mod operator;
 mod order;
 mod photo;
@@ -71,6 +72,8 @@ enum Command {
     Callback(callback::CallbackCmd),
     /// The console's operators (reviewers, admins).
     Operator(operator::OperatorCmd),
+    /// Move an install from SQLite to PostgreSQL (and its blobs to another store).
+    Migrate(migrate::MigrateCmd),
 }
 
 fn main() -> std::process::ExitCode {
@@ -84,6 +87,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(cmd) => serve::run(*cmd),
         Command::Callback(cmd) => callback::run(cmd),
         Command::Operator(cmd) => operator::run(cmd),
+        Command::Migrate(cmd) => migrate::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 //! ([`PostgresRepo`], for several nodes), with the same semantics (row locks and
 //! `SKIP LOCKED` where SQLite relies on its single writer). [`open_repo`] opens either from a URL.
 
+pub mod copy;
 mod postgres;
 mod sqlite;
 mod url;
