@@ -17,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(body);
     let head = response_head(&text);
     assert!(text.starts_with(&head));
-    let now = Utc.with_ymd_and_hms(2026, 12, 4, 8, 0, 0).single().unwrap_or_default();
+    let now = Utc
+        .with_ymd_and_hms(2026, 12, 4, 8, 0, 0)
+        .single()
+        .unwrap_or_default();
     let _ = schedule::parse_retry_after(&text, now);
 });
