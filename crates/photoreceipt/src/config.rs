@@ -73,8 +73,8 @@ pub struct ServeArgs {
     /// How long a make waits for a worker before answering "busy" [default: 20s].
     #[arg(long, env = "PHOTORECEIPT_MAKE_QUEUE_TIMEOUT", value_name = "DURATION")]
     pub make_queue_timeout: Option<String>,
-    /// Makes waiting for a worker at most; beyond that "busy" at once, before the body is
-    /// read [default: 4 × make-workers].
+    /// Makes waiting for a worker at most; beyond that "busy" at once, the body dropped
+    /// unkept [default: 4 × make-workers].
     #[arg(long, env = "PHOTORECEIPT_MAKE_QUEUE", value_name = "N")]
     pub make_queue: Option<usize>,
     /// A request body not received within this answers 408 [default: 30s].

@@ -190,6 +190,32 @@ impl FromRequest<Arc<Service>> for Fields {
     }
 }
 
+/// Reads and drops a body that will not be used (at most `limit` bytes, within `timeout`),
+/// one chunk at a time, so that a client still sending it gets the answer rather than a
+/// broken connection. A declared length over `limit` is not read at all.
+pub async fn drain(req: Request, limit: usize, timeout: Duration) {
+    use futures::StreamExt;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return;
+    }
+    let mut stream = req.into_body().into_data_stream();
+    let mut seen = 0;
+    let _ = tokio::time::timeout(timeout, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > limit {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Fields, ApiError> {
     let headers = req.headers();
     let declared = headers

@@ -48,7 +48,8 @@ fn item_unknown(item: &str) -> ApiError {
 
 /// `POST /receipt/make`: key, item_id, image (base64) → pic_id and one URL per colour.
 /// Answers with a `Server-Timing` header of its stages (see [`crate::timing`]). Admitted
-/// (a bounded number at once) before its body is read; otherwise `BUSY` at once.
+/// (a bounded number at once) before its body is read; otherwise `BUSY`, its body read and
+/// dropped chunk by chunk (never held), so the client sees the answer.
 pub async fn make(
     State(svc): State<Arc<Service>>,
     arrived: Option<Extension<Arrived>>,
@@ -57,7 +58,11 @@ pub async fn make(
     let mut stages = Stages::new(arrived.map(|Extension(a)| a));
     let _ticket = match svc.pool.admit() {
         Ok(t) => t,
-        Err(busy) => return busy.into_response(),
+        Err(busy) => {
+            let c = &svc.config;
+            crate::forms::drain(req, c.max_body_bytes, c.body_timeout).await;
+            return busy.into_response();
+        }
     };
     let fields = match Fields::from_request(req, &svc).await {
         Ok(f) => f,

@@ -26,8 +26,8 @@ pub struct ServerConfig {
     pub make_workers: usize,
     /// How long a make waits for a free worker before answering `BUSY`.
     pub make_queue_timeout: Duration,
-    /// Makes admitted beyond the workers (waiting for one); more get `BUSY` before their
-    /// body is read, so memory stays bounded however many clients send photos.
+    /// Makes admitted beyond the workers (waiting for one); more get `BUSY` and their body
+    /// is dropped unkept, so memory stays bounded however many clients send photos.
     pub make_queue: usize,
     /// A body not received within this gets `BODY_TIMEOUT` (HTTP 408).
     pub body_timeout: Duration,
