@@ -26,7 +26,7 @@ trap cleanup EXIT
 
 python3 bench/portrait-12mp.py "$WORK/portrait.jpg"
 PHOTORECEIPT_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --rate-limit 0 \
-    >"$WORK/serve.out" 2>"$WORK/serve.err" &
+    >"$WORK/serve.out" 2>"${SERVE_ERR:-$WORK/serve.err}" &
 SERVER=$!
 for _ in $(seq 100); do
     grep -q '^photoreceipt listening on ' "$WORK/serve.out" 2>/dev/null && break
