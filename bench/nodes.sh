@@ -8,13 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-postgres
 scripts/setup-s3
-python3 -c 'import PIL' 2>/dev/null || python3 -m pip install --quiet pillow
-cargo build --release -p photoreceipt --quiet
-BIN="${CARGO_TARGET_DIR:-target}/release/photoreceipt"
+source bench/lib.sh
+build
+bench_python
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 # A 1 MP portrait (896×1120), so the runs measure the cluster more than the engine.
-python3 - "$WORK/portrait.jpg" <<'PY'
+"$PY" - "$WORK/portrait.jpg" <<'PY'
 import sys
 from PIL import Image
 Image.open("../shared/testdata/portraits/obama.jpg").convert("RGB").resize((896, 1120)).save(sys.argv[1], quality=90)

@@ -5,37 +5,22 @@
 # took, and the client measures the whole request. Prints medians over RUNS makes.
 #
 #   bench/overhead.sh                # 20 makes of item 111 (photo + PNG + print sheet)
-#   RUNS=40 ITEM=1 bench/overhead.sh
+#   RUNS=40 ITEM=1 bench/overhead.sh    # PROFILE=dev or BIN=… as in bench/lib.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source bench/lib.sh
 RUNS=${RUNS:-20}
 ITEM=${ITEM:-111}
-python3 -c 'import PIL' 2>/dev/null || python3 -m pip install --quiet pillow
 
-cargo build --release -p photoreceipt --quiet
-BIN="${CARGO_TARGET_DIR:-target}/release/photoreceipt"
-
+build
+bench_python
 WORK=$(mktemp -d)
 SERVER=""
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-python3 bench/portrait-12mp.py "$WORK/portrait.jpg"
-PHOTORECEIPT_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --rate-limit 0 \
-    >"$WORK/serve.out" 2>"${SERVE_ERR:-$WORK/serve.err}" &
-SERVER=$!
-for _ in $(seq 100); do
-    grep -q '^photoreceipt listening on ' "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-BASE=$(sed -n 's/^photoreceipt listening on //p' "$WORK/serve.out")
-[ -n "$BASE" ] || { cat "$WORK/serve.err"; exit 1; }
-KEY=$("$BIN" app create --name bench --balance-yuan 1000 --json --data-dir "$WORK/data" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+trap '[[ -n $SERVER ]] && kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+"$PY" bench/portrait-12mp.py "$WORK/portrait.jpg" >/dev/null
+start_server "$WORK/data" "$WORK/serve" --rate-limit 0
+KEY=$(app_key "$WORK/data")
 
 python3 - "$BASE" "$KEY" "$ITEM" "$WORK/portrait.jpg" "$RUNS" <<'EOF'
 import base64, http.client, json, statistics, sys, time, urllib.parse
