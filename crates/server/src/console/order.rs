@@ -309,7 +309,7 @@ pub async fn take(
         &staff,
         &no,
         &fields,
-        "take",
+        ("take", ""),
         svc.platform.take(&no, &staff.op.name),
     )
     .await
@@ -330,7 +330,7 @@ pub async fn release(
         &staff,
         &no,
         &fields,
-        "release",
+        ("release", ""),
         svc.platform.release(&no, &staff.op.name),
     )
     .await
@@ -355,7 +355,7 @@ pub async fn reject(
         &staff,
         &no,
         &fields,
-        "reject",
+        ("reject", &reason),
         svc.platform.reject(&no, &staff.op.name, &reason),
     )
     .await
@@ -461,18 +461,13 @@ async fn act(
     staff: &Staff,
     no: &str,
     fields: &Fields,
-    action: &str,
+    (action, detail): (&str, &str),
     done: impl std::future::Future<Output = platform::Result<Order>>,
 ) -> Response {
     if let Err(r) = staff.check_csrf(fields) {
         return *r;
     }
-    let detail = fields
-        .get("reason")
-        .or(fields.get("preset"))
-        .unwrap_or_default()
-        .to_string();
-    finish(svc, staff, no, action, &detail, done).await
+    finish(svc, staff, no, action, detail, done).await
 }
 
 /// Runs the transition, audits it, and goes back to the order page.
