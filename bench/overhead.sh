@@ -17,7 +17,7 @@ build
 bench_python
 WORK=$(mktemp -d)
 SERVER=""
-trap '[[ -n $SERVER ]] && kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[[ -n $SERVER ]] && kill $SERVER 2>/dev/null; wait 2>/dev/null; [[ -n ${KEEP:-} ]] && cp "$WORK/serve.err" "$KEEP"; rm -rf "$WORK"' EXIT
 "$PY" bench/portrait-12mp.py "$WORK/portrait.jpg" >/dev/null
 start_server "$WORK/data" "$WORK/serve" --rate-limit 0
 KEY=$(app_key "$WORK/data")

@@ -46,6 +46,6 @@ pub use pic::{NewPic, Pic, PicPhoto};
 pub use receipt::{ReceiptCheck, ReceiptSettings, ReceiptState};
 pub use repo::{open_repo, DatabaseUrl, OutboxBacklog, PostgresRepo, Repo, SqliteRepo};
 pub use service::{
-    check_notice_url, db_path, Login, LoginRefusal, Platform, RetentionReport, SandboxReport,
-    Settings, UserInfo, BLOB_DIR, DB_FILE, JOB_LEASE, PURGEABLE, SANDBOX_ACTOR,
+    check_notice_url, db_path, Login, LoginRefusal, PendingPic, PicPlan, Platform, RetentionReport,
+    SandboxReport, Settings, UserInfo, BLOB_DIR, DB_FILE, JOB_LEASE, PURGEABLE, SANDBOX_ACTOR,
 };

@@ -22,6 +22,7 @@ pub mod sandbox;
 pub mod state;
 pub mod timing;
 pub mod upload;
+pub mod urlencoded;
 pub mod verify;
 
 pub use codes::ApiError;

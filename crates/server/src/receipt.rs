@@ -9,7 +9,7 @@ use engine::sheet::Paper;
 use engine::MakeOptions;
 use platform::ledger::fen_to_yuan;
 use platform::order::china_time;
-use platform::{App, NewPic, Order, OrderDetail, OrderStatus, Pic, Submission};
+use platform::{App, NewPic, Order, OrderDetail, OrderStatus, Pic, PicPlan, Submission};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -73,13 +73,18 @@ pub async fn make(
     stages.attach(answer)
 }
 
-async fn make_pic(svc: &Service, fields: Fields, stages: &mut Stages) -> ApiResult {
+async fn make_pic(svc: &Service, mut fields: Fields, stages: &mut Stages) -> ApiResult {
     let app = svc.authenticate(fields.require("key")?).await?;
     let item = fields.require("item_id")?;
     let spec = svc.catalogue.find(item).ok_or_else(|| item_unknown(item))?;
     let bytes = match fields.file("image") {
         Some(b) => b.clone(),
-        None => Bytes::from(upload::decode_base64(fields.require("image")?)?),
+        None => {
+            let text = fields
+                .take("image")
+                .ok_or_else(|| ApiError::missing("image"))?;
+            upload::decode_base64_buf(text)?
+        }
     };
     upload::check_image(&bytes)?;
     stages.mark("decode");
@@ -97,13 +102,34 @@ async fn make_pic(svc: &Service, fields: Fields, stages: &mut Stages) -> ApiResu
         },
         ..Default::default()
     };
+    // The upload is written, and its pic row made, while the engine runs.
+    let plan = PicPlan {
+        item_id: i64::from(spec.item_id),
+        colours: photo_spec.colors.iter().map(|c| c.name.clone()).collect(),
+        png: opts.png,
+        print_sheet: with_sheet,
+        original: bytes.clone(),
+    };
+    let pending = svc
+        .platform
+        .begin_pic(&app, plan)
+        .await
+        .map_err(platform_err)?;
     let engine = svc.engine.clone();
-    let input = bytes.clone();
     let made = svc
         .pool
-        .run(move || engine.make(&input, &photo_spec, &opts))
-        .await?
-        .map_err(|e| ApiError::from(&e).with_field("image"))?;
+        .run(move || engine.make(&bytes, &photo_spec, &opts))
+        .await
+        .and_then(|r| r.map_err(|e| ApiError::from(&e).with_field("image")));
+    let made = match made {
+        Ok(made) => made,
+        Err(e) => {
+            if let Err(gone) = svc.platform.abandon_pic(pending).await {
+                tracing::warn!(error = %gone, "abandoned pic not removed; retention will");
+            }
+            return Err(e);
+        }
+    };
     stages.mark("engine");
     let checks = serde_json::to_value(&made.report).unwrap_or(Value::Null);
     let new = NewPic {
@@ -113,14 +139,14 @@ async fn make_pic(svc: &Service, fields: Fields, stages: &mut Stages) -> ApiResu
             .into_iter()
             .map(|p| (p.color.name, Bytes::from(p.jpeg)))
             .collect(),
-        original: Some(bytes),
+        original: None,
         transparent_png: made.png.map(Bytes::from),
         print_sheet: made.sheets.into_iter().next().map(|(_, b)| Bytes::from(b)),
         checks: checks.clone(),
     };
     let pic = svc
         .platform
-        .store_pic(&app, new)
+        .finish_pic(pending, new)
         .await
         .map_err(platform_err)?;
     stages.mark("store");

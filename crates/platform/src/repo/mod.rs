@@ -117,6 +117,13 @@ pub trait Repo: Send + Sync {
     /// Unsubmitted pics that expired before `before`, oldest first.
     async fn unsubmitted_pics_expired(&self, before: DateTime<Utc>, limit: u32)
         -> Result<Vec<Pic>>;
+    /// A pic inserted before its make finished gets its checks and expiry. False if gone.
+    async fn finish_pic(
+        &self,
+        pic_id: &str,
+        checks: &serde_json::Value,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool>;
     /// Deletes the pic row if still unsubmitted. False if it was taken or gone.
     async fn delete_unsubmitted_pic(&self, pic_id: &str) -> Result<bool>;
     /// Every pic an order ever used (all its submissions).

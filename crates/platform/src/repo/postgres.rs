@@ -729,6 +729,23 @@ impl Repo for PostgresRepo {
         rows.iter().map(pic_row).collect()
     }
 
+    async fn finish_pic(
+        &self,
+        pic_id: &str,
+        checks: &serde_json::Value,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE pics SET checks = $1, expires_at = $2 WHERE pic_id = $3 AND used_by IS NULL",
+        )
+        .bind(json_text(checks)?)
+        .bind(ms(expires_at))
+        .bind(pic_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn delete_unsubmitted_pic(&self, pic_id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM pics WHERE pic_id = $1 AND used_by IS NULL")
             .bind(pic_id)

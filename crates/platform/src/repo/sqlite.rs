@@ -722,6 +722,23 @@ impl Repo for SqliteRepo {
         rows.iter().map(pic_row).collect()
     }
 
+    async fn finish_pic(
+        &self,
+        pic_id: &str,
+        checks: &serde_json::Value,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE pics SET checks = ?, expires_at = ? WHERE pic_id = ? AND used_by IS NULL",
+        )
+        .bind(json_text(checks)?)
+        .bind(ms(expires_at))
+        .bind(pic_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn delete_unsubmitted_pic(&self, pic_id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM pics WHERE pic_id = ? AND used_by IS NULL")
             .bind(pic_id)

@@ -5,6 +5,7 @@ mod console;
 mod orders;
 mod outbox;
 mod pics;
+pub use pics::{PendingPic, PicPlan};
 mod receipts;
 mod retention;
 mod sandbox;

@@ -12,35 +12,168 @@ use crate::pic::{self, NewPic, Pic, PicPhoto};
 
 const ID_TRIES: usize = 5;
 
+/// What a make will store, known before the engine runs ([`Platform::begin_pic`]).
+#[derive(Debug, Clone)]
+pub struct PicPlan {
+    pub item_id: i64,
+    /// The colours of its photos, in order.
+    pub colours: Vec<String>,
+    pub png: bool,
+    pub print_sheet: bool,
+    /// The merchant's upload.
+    pub original: Bytes,
+}
+
+/// A make in progress, from [`Platform::begin_pic`].
+#[derive(Debug)]
+pub struct PendingPic {
+    pic: Pic,
+    shape: Shape,
+    original: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl PendingPic {
+    pub fn pic_id(&self) -> &str {
+        &self.pic.pic_id
+    }
+}
+
 impl Platform {
     /// Stores a make's photos under `pic/<yyyymmdd>/<pic_id>/` and the pic row, valid for
     /// `settings.pic_ttl`. All or nothing: if a blob cannot be written, nothing stays.
     pub async fn store_pic(&self, app: &App, new: NewPic) -> Result<Pic> {
         check_photos(&new)?;
         let now = self.now();
-        let mut pic = None;
-        for _ in 0..ID_TRIES {
-            let draft = draft_pic(app, &new, now, now + self.settings.pic_ttl);
-            match self.repo.insert_pic(&draft).await {
-                Ok(()) => {
-                    pic = Some(draft);
-                    break;
-                }
-                Err(PlatformError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        let pic = pic.ok_or_else(|| PlatformError::Conflict("no free pic_id".into()))?;
+        let expires_at = now + self.settings.pic_ttl;
+        let pic = self
+            .insert_draft(
+                app,
+                new.item_id,
+                &Shape::of(&new),
+                &new.checks,
+                now,
+                expires_at,
+            )
+            .await?;
         if let Err(e) = self.put_pic_blobs(&pic, new).await {
-            tracing::warn!(pic_id = %pic.pic_id, error = %e, "pic blobs failed; removing the pic");
-            // The row first: no pic may point at missing blobs, even if the cleanup fails.
-            self.repo.delete_unsubmitted_pic(&pic.pic_id).await?;
-            let keys = pic.blob_keys();
-            futures::future::join_all(keys.iter().map(|k| self.blobs.delete(k))).await;
+            self.remove_pic(&pic, &e).await?;
             return Err(e);
         }
         tracing::debug!(pic_id = %pic.pic_id, app_id = app.app_id, "pic stored");
         Ok(pic)
+    }
+
+    /// A make about to run: its pic row is inserted already expired (so nothing can submit
+    /// it, and retention removes it if the make never ends) and its upload is written while
+    /// the engine works. End it with [`Platform::finish_pic`] or [`Platform::abandon_pic`].
+    pub async fn begin_pic(&self, app: &App, plan: PicPlan) -> Result<PendingPic> {
+        if plan.colours.is_empty() {
+            return Err(PlatformError::Invalid(
+                "a pic needs at least one photo".into(),
+            ));
+        }
+        let now = self.now();
+        let shape = Shape::planned(&plan);
+        let closed = now - chrono::TimeDelta::seconds(1);
+        let pic = self
+            .insert_draft(
+                app,
+                plan.item_id,
+                &shape,
+                &serde_json::Value::Null,
+                now,
+                closed,
+            )
+            .await?;
+        let blobs = self.blobs.clone();
+        let key = pic.original_key.clone().unwrap_or_default();
+        let original = tokio::spawn(async move { blobs.put(&key, plan.original).await });
+        Ok(PendingPic {
+            pic,
+            shape,
+            original,
+        })
+    }
+
+    /// Stores the made files of a [`PendingPic`] and opens it for `settings.pic_ttl`. All or
+    /// nothing, as [`Platform::store_pic`]. `new.original` is ignored: it is being written.
+    pub async fn finish_pic(&self, pending: PendingPic, mut new: NewPic) -> Result<Pic> {
+        let PendingPic {
+            mut pic,
+            shape,
+            original,
+        } = pending;
+        new.original = None;
+        let checks = new.checks.clone();
+        let written = original
+            .await
+            .unwrap_or_else(|e| Err(PlatformError::Invalid(format!("original write: {e}"))));
+        let mut planned = shape;
+        planned.original = None;
+        let result = match (written, Shape::of(&new) == planned) {
+            (Err(e), _) => Err(e),
+            (Ok(()), false) => Err(PlatformError::Invalid(
+                "the make's files differ from its plan".into(),
+            )),
+            (Ok(()), true) => self.put_pic_blobs(&pic, new).await,
+        };
+        let expires_at = self.now() + self.settings.pic_ttl;
+        let result = match result {
+            Ok(()) => self.repo.finish_pic(&pic.pic_id, &checks, expires_at).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(true) => {
+                pic.checks = checks;
+                pic.expires_at = expires_at;
+                Ok(pic)
+            }
+            Ok(false) => Err(PlatformError::PicNotFound(pic.pic_id)),
+            Err(e) => {
+                self.remove_pic(&pic, &e).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends a [`PendingPic`] whose make failed: its row and upload are removed.
+    pub async fn abandon_pic(&self, pending: PendingPic) -> Result<()> {
+        let _ = pending.original.await;
+        self.repo
+            .delete_unsubmitted_pic(&pending.pic.pic_id)
+            .await?;
+        self.delete_blobs(&pending.pic.blob_keys()).await;
+        Ok(())
+    }
+
+    async fn insert_draft(
+        &self,
+        app: &App,
+        item_id: i64,
+        shape: &Shape,
+        checks: &serde_json::Value,
+        now: chrono::DateTime<chrono::Utc>,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Pic> {
+        for _ in 0..ID_TRIES {
+            let draft = draft_pic(app, item_id, shape, checks, now, expires_at);
+            match self.repo.insert_pic(&draft).await {
+                Ok(()) => return Ok(draft),
+                Err(PlatformError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PlatformError::Conflict("no free pic_id".into()))
+    }
+
+    /// After a failed store: the row first, so no pic points at missing blobs even if the
+    /// cleanup of the blobs fails.
+    async fn remove_pic(&self, pic: &Pic, cause: &PlatformError) -> Result<()> {
+        tracing::warn!(pic_id = %pic.pic_id, error = %cause, "pic blobs failed; removing the pic");
+        self.repo.delete_unsubmitted_pic(&pic.pic_id).await?;
+        let keys = pic.blob_keys();
+        futures::future::join_all(keys.iter().map(|k| self.blobs.delete(k))).await;
+        Ok(())
     }
 
     /// Writes the pic's blobs concurrently (a local store writes each on a blocking thread).
@@ -115,35 +248,65 @@ fn check_photos(new: &NewPic) -> Result<()> {
     Ok(())
 }
 
+/// Which files a pic has: its colours and the extension of each extra file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shape {
+    colours: Vec<String>,
+    original: Option<&'static str>,
+    png: Option<&'static str>,
+    print: Option<&'static str>,
+}
+
+impl Shape {
+    fn of(new: &NewPic) -> Self {
+        let ext = |b: &Option<Bytes>| b.as_deref().map(image_ext);
+        Self {
+            colours: new.photos.iter().map(|(c, _)| c.clone()).collect(),
+            original: ext(&new.original),
+            png: ext(&new.transparent_png),
+            print: ext(&new.print_sheet),
+        }
+    }
+
+    fn planned(plan: &PicPlan) -> Self {
+        Self {
+            colours: plan.colours.clone(),
+            original: Some(image_ext(&plan.original)),
+            png: plan.png.then_some("png"),
+            print: plan.print_sheet.then_some("jpg"),
+        }
+    }
+}
+
 fn draft_pic(
     app: &App,
-    new: &NewPic,
+    item_id: i64,
+    shape: &Shape,
+    checks: &serde_json::Value,
     now: chrono::DateTime<chrono::Utc>,
     expires_at: chrono::DateTime<chrono::Utc>,
 ) -> Pic {
     let pic_id = pic::new_pic_id();
     let day = now.with_timezone(&china_time()).format("%Y%m%d");
     let dir = format!("pic/{day}/{pic_id}");
-    let photos = new
-        .photos
+    let photos = shape
+        .colours
         .iter()
-        .map(|(colour, _)| PicPhoto {
+        .map(|colour| PicPhoto {
             colour: colour.clone(),
             key: format!("{dir}/{colour}.jpg"),
         })
         .collect();
-    let key_for = |b: &Option<Bytes>, name: &str| {
-        b.as_ref().map(|b| format!("{dir}/{name}.{}", image_ext(b)))
-    };
+    let key_for = |ext: Option<&str>, name: &str| ext.map(|e| format!("{dir}/{name}.{e}"));
     Pic {
-        original_key: key_for(&new.original, "x-original"),
-        png_key: key_for(&new.transparent_png, "x-transparent"),
-        print_key: key_for(&new.print_sheet, "x-print"),
+        original_key: key_for(shape.original, "x-original"),
+        png_key: key_for(shape.png, "x-transparent"),
+        print_key: key_for(shape.print, "x-print"),
         pic_id,
         app_id: app.app_id,
-        item_id: new.item_id,
+        item_id,
         photos,
-        checks: new.checks.clone(),
+        checks: checks.clone(),
         used_by: None,
         created_at: now,
         expires_at,
