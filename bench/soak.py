@@ -5,7 +5,9 @@ callbacks (HTTP 500), then a drain. Standard library only.
 Each client loops: make (a real portrait) -> submit (sandbox app, sandbox_result=completed, so
 the order is reviewed and completed by itself) -> query. Every order must end with its status 2
 and status 3 callbacks acknowledged by the receiver. Every 10 s: orders, callbacks acknowledged
-and refused, the server's RSS, the database (db + WAL) and blob sizes.
+and refused, the server's RSS, the database (db + WAL) and blob sizes. With --retention (the
+server's), a run longer than 4 retentions must also show the blobs level off: the last samples
+within 30 % of those taken between 2 and 3 retentions in.
 """
 import argparse
 import base64
@@ -102,12 +104,34 @@ def rss_mb(pid):
     return 0
 
 
-def sample(t0, pid, data, orders):
+def seconds(text):
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+
+
+def sample(t0, pid, data, orders, sizes=None):
     db = [os.path.join(data, f) for f in ("photoreceipt.db", "photoreceipt.db-wal")]
     with lock:
         n, a, r = len(orders), len(acked), stats["refused"]
-    return (f"{time.monotonic() - t0:7.0f} s  orders {n:6}  callbacks acked {a:6} refused {r:5}  "
-            f"RSS {rss_mb(pid):6.0f} MB  db {size_mb(db):7.1f} MB  blobs {size_mb([os.path.join(data, 'blobs')]):7.1f} MB")
+    t, db_mb, blob_mb = time.monotonic() - t0, size_mb(db), size_mb([os.path.join(data, "blobs")])
+    if sizes is not None:
+        sizes.append((t, n, db_mb, blob_mb))
+    return (f"{t:7.0f} s  orders {n:6}  callbacks acked {a:6} refused {r:5}  "
+            f"RSS {rss_mb(pid):6.0f} MB  db {db_mb:7.1f} MB  blobs {blob_mb:7.1f} MB")
+
+
+def levels_off(sizes, retention):
+    """True unless the blobs kept growing after retention began to delete (and says so)."""
+    early = [b for t, _, _, b in sizes if 2 * retention <= t <= 3 * retention]
+    late = [b for _, _, _, b in sizes[-3:]]
+    if not retention or sizes[-1][0] < 4 * retention or not early:
+        print("blobs: run too short to judge the level against retention")
+        return True
+    ref, end = sum(early) / len(early), sum(late) / len(late)
+    (t1, n1, d1, _), (t2, n2, d2, _) = sizes[len(sizes) // 2], sizes[-1]
+    print(f"blobs {ref:.0f} MB at 2-3 retentions in, {end:.0f} MB at the end ({end / ref:.2f}x); "
+          f"database grew {1000 * (d2 - d1) / max(1, n2 - n1):.1f} MB per 1000 orders in the second half")
+    return end <= 1.3 * ref
 
 
 def main():
@@ -121,6 +145,7 @@ def main():
     ap.add_argument("--drain", type=float, default=180, help="seconds to wait for the last callbacks")
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--data", required=True)
+    ap.add_argument("--retention", default="", help="the server's --retention, e.g. 3m")
     a = ap.parse_args()
     Receiver.fail = a.fail
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
@@ -134,11 +159,11 @@ def main():
                for _ in range(a.clients)]
     for t in threads:
         t.start()
-    rss = []
+    rss, sizes = [], []
     while time.monotonic() < until:
         time.sleep(10)
         rss.append(rss_mb(a.pid))
-        print(sample(t0, a.pid, a.data, orders), flush=True)
+        print(sample(t0, a.pid, a.data, orders, sizes), flush=True)
     for t in threads:
         t.join(timeout=130)
     want = {(o, s) for o in orders for s in ("2", "3")}
@@ -161,7 +186,8 @@ def main():
         half = len(rss) // 2 or 1
         print(f"RSS first half avg {sum(rss[:half]) / half:.0f} MB, second half avg "
               f"{sum(rss[half:]) / max(1, len(rss) - half):.0f} MB, max {max(rss):.0f} MB")
-    sys.exit(1 if missing or stats["errors"] else 0)
+    flat = levels_off(sizes, seconds(a.retention) if a.retention else 0)
+    sys.exit(1 if missing or stats["errors"] or not flat else 0)
 
 
 if __name__ == "__main__":

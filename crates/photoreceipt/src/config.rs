@@ -8,7 +8,7 @@
 //! public_url = "https://api.example.com"
 //! pic_ttl = "50m"
 //! sandbox_delay = "10s"
-//! retention_days = 30
+//! retention_days = 30        # or retention = "30d"
 //! store_url = "s3://photoreceipt?endpoint=http://127.0.0.1:9000&region=us-east-1"
 //! ```
 
@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Photos and personal params of finished orders are deleted after N days [default: 30].
     #[arg(long, env = "PHOTORECEIPT_RETENTION_DAYS", value_name = "DAYS")]
     pub retention_days: Option<u32>,
+    /// The same as a duration (`30d`, `12h`, `10m`); wins over --retention-days.
+    #[arg(long, env = "PHOTORECEIPT_RETENTION", value_name = "DURATION")]
+    pub retention: Option<String>,
     /// How often the retention job runs [default: 1h].
     #[arg(long, env = "PHOTORECEIPT_RETENTION_EVERY", value_name = "DURATION")]
     pub retention_every: Option<String>,
@@ -128,6 +131,7 @@ struct FileConfig {
     pic_ttl: Option<String>,
     sandbox_delay: Option<String>,
     retention_days: Option<u32>,
+    retention: Option<String>,
     retention_every: Option<String>,
     pic_grace: Option<String>,
     url_ttl: Option<String>,
@@ -160,7 +164,8 @@ pub struct Config {
     pub pic_ttl: Duration,
     pub pic_grace: Duration,
     pub sandbox_delay: Duration,
-    pub retention_days: u32,
+    /// How long finished orders keep their photos and personal params.
+    pub retention: Duration,
     pub retention_every: Duration,
     pub url_ttl: Duration,
     pub max_body: usize,
@@ -201,6 +206,7 @@ impl Config {
                 format!("--{name}: `{text}` is not a duration (e.g. 500ms, 10s, 50m, 1h)")
             })
         };
+        let retention_days = args.retention_days.or(file.retention_days).unwrap_or(30);
         let listen_text = args
             .listen
             .clone()
@@ -235,7 +241,12 @@ impl Config {
                 "10s",
                 "sandbox-delay",
             )?,
-            retention_days: args.retention_days.or(file.retention_days).unwrap_or(30),
+            retention: pick(
+                &args.retention,
+                &file.retention,
+                &format!("{retention_days}d"),
+                "retention",
+            )?,
             retention_every: pick(
                 &args.retention_every,
                 &file.retention_every,

@@ -56,9 +56,9 @@ async fn serve(
         sla: c.sla()?,
         receipts: crate::config::receipt_settings(&c.studio_name, &public_url, &c.models),
         callbacks: policy,
+        retention: delta(c.retention),
         ..Settings::default()
-    }
-    .with_retention_days(c.retention_days);
+    };
     let platform = crate::app::open_install(
         &c.data_dir,
         c.database_url.as_deref(),
