@@ -441,6 +441,31 @@ mod tests {
     }
 
     #[test]
+    fn retention_is_days_or_a_duration() {
+        let days = |args: ServeArgs| Config::resolve(&args).unwrap().retention.as_secs() / 86400;
+        assert_eq!(days(ServeArgs::default()), 30);
+        let seven = ServeArgs {
+            retention_days: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(days(seven), 7);
+        let minutes = ServeArgs {
+            retention_days: Some(7),
+            retention: Some("3m".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(&minutes).unwrap().retention,
+            Duration::from_secs(180)
+        );
+        let bad = ServeArgs {
+            retention: Some("soon".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&bad).is_err());
+    }
+
+    #[test]
     fn sla_and_receipt_settings_come_from_the_file_and_bad_times_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

@@ -29,6 +29,8 @@ pub struct FormDecoder {
     /// Decoded offsets of the current pair: its start and the end of its key.
     start: usize,
     key_end: usize,
+    /// Raw offset of the current pair (a pair of just `=` decodes to nothing but counts).
+    raw_start: usize,
     /// (start, key end, end) of each finished pair, in decoded offsets.
     pairs: Vec<(usize, usize, usize)>,
 }
@@ -106,6 +108,7 @@ impl FormDecoder {
                 b'&' => {
                     self.end_pair();
                     self.read += 1;
+                    self.raw_start = self.read;
                 }
                 b'=' => {
                     self.key_end = self.write;
@@ -177,7 +180,7 @@ impl FormDecoder {
         if !self.in_value {
             self.key_end = self.write;
         }
-        if self.write > self.start {
+        if self.read > self.raw_start {
             self.pairs.push((self.start, self.key_end, self.write));
         }
         self.start = self.write;
@@ -244,9 +247,13 @@ mod tests {
     /// Every way of cutting the body into two chunks, and byte by byte, decodes the same.
     #[test]
     fn chunks_decode_as_the_whole() {
-        let body = b"a=1&b=%E5%BC%A0+%E4%B8%89&c=x%2By%2Fz%3D&d=%zz%4&e&&=v&f=a=b&g=%";
+        let body = b"a=1&b=%E5%BC%A0+%E4%B8%89&c=x%2By%2Fz%3D&d=%zz%4&e&&=v&f=a=b&=&g=%";
         let whole = texts(FormDecoder::whole(BytesMut::from(&body[..])));
         assert_eq!(whole[1], ("b".into(), "张 三".into()));
+        let theirs: Vec<(String, String)> = url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(whole, theirs);
         for cut in 0..=body.len() {
             let mut d = FormDecoder::default();
             d.push(&body[..cut]);
