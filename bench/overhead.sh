@@ -6,6 +6,7 @@
 #
 #   bench/overhead.sh                # 20 makes of item 111 (photo + PNG + print sheet)
 #   RUNS=40 ITEM=1 bench/overhead.sh    # PROFILE=dev or BIN=… as in bench/lib.sh
+#   KEEP=/tmp/serve.err bench/overhead.sh   # keep the server's log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
