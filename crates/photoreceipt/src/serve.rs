@@ -57,7 +57,6 @@ async fn serve(
         receipts: crate::config::receipt_settings(&c.studio_name, &public_url, &c.models),
         callbacks: policy,
         retention: delta(c.retention),
-        ..Settings::default()
     };
     let platform = crate::app::open_install(
         &c.data_dir,

@@ -225,8 +225,9 @@ async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Fiel
         .unwrap_or("")
         .to_ascii_lowercase();
     let (parts, body) = req.into_parts();
-    let form = !ctype.starts_with("multipart/form-data")
-        && !(ctype.starts_with("application/json") || ctype.contains("+json"));
+    let multipart = ctype.starts_with("multipart/form-data");
+    let json = ctype.starts_with("application/json") || ctype.contains("+json");
+    let form = !(multipart || json);
     let size = declared.map_or(0, |n| n as usize).min(limit);
     // The limit holds while streaming too (chunked bodies have no Content-Length), and so
     // does the time: a client trickling its body cannot hold a place for ever.
@@ -246,7 +247,7 @@ async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Fiel
         }
         Sink::Raw(b) => b,
     };
-    if ctype.starts_with("multipart/form-data") {
+    if multipart {
         let req = Request::from_parts(parts, Body::from(bytes.freeze()));
         return Fields::from_multipart(req).await;
     }
