@@ -44,17 +44,14 @@ impl Platform {
     pub async fn store_pic(&self, app: &App, new: NewPic) -> Result<Pic> {
         check_photos(&new)?;
         let now = self.now();
-        let expires_at = now + self.settings.pic_ttl;
-        let pic = self
-            .insert_draft(
-                app,
-                new.item_id,
-                &Shape::of(&new),
-                &new.checks,
-                now,
-                expires_at,
-            )
-            .await?;
+        let draft = Draft {
+            item_id: new.item_id,
+            shape: &Shape::of(&new),
+            checks: &new.checks,
+            now,
+            expires_at: now + self.settings.pic_ttl,
+        };
+        let pic = self.insert_draft(app, &draft).await?;
         if let Err(e) = self.put_pic_blobs(&pic, new).await {
             self.remove_pic(&pic, &e).await?;
             return Err(e);
@@ -74,17 +71,14 @@ impl Platform {
         }
         let now = self.now();
         let shape = Shape::planned(&plan);
-        let closed = now - chrono::TimeDelta::seconds(1);
-        let pic = self
-            .insert_draft(
-                app,
-                plan.item_id,
-                &shape,
-                &serde_json::Value::Null,
-                now,
-                closed,
-            )
-            .await?;
+        let draft = Draft {
+            item_id: plan.item_id,
+            shape: &shape,
+            checks: &serde_json::Value::Null,
+            now,
+            expires_at: now - chrono::TimeDelta::seconds(1),
+        };
+        let pic = self.insert_draft(app, &draft).await?;
         let blobs = self.blobs.clone();
         let key = pic.original_key.clone().unwrap_or_default();
         let original = tokio::spawn(async move { blobs.put(&key, plan.original).await });
@@ -146,17 +140,10 @@ impl Platform {
         Ok(())
     }
 
-    async fn insert_draft(
-        &self,
-        app: &App,
-        item_id: i64,
-        shape: &Shape,
-        checks: &serde_json::Value,
-        now: chrono::DateTime<chrono::Utc>,
-        expires_at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Pic> {
+    /// Inserts the row under a fresh pic_id, drawing again when one is taken.
+    async fn insert_draft(&self, app: &App, d: &Draft<'_>) -> Result<Pic> {
         for _ in 0..ID_TRIES {
-            let draft = draft_pic(app, item_id, shape, checks, now, expires_at);
+            let draft = draft_pic(app, d);
             match self.repo.insert_pic(&draft).await {
                 Ok(()) => return Ok(draft),
                 Err(PlatformError::Conflict(_)) => continue,
@@ -278,14 +265,23 @@ impl Shape {
     }
 }
 
-fn draft_pic(
-    app: &App,
+/// A pic row before its id is drawn.
+struct Draft<'a> {
     item_id: i64,
-    shape: &Shape,
-    checks: &serde_json::Value,
+    shape: &'a Shape,
+    checks: &'a serde_json::Value,
     now: chrono::DateTime<chrono::Utc>,
     expires_at: chrono::DateTime<chrono::Utc>,
-) -> Pic {
+}
+
+fn draft_pic(app: &App, d: &Draft<'_>) -> Pic {
+    let Draft {
+        item_id,
+        shape,
+        checks,
+        now,
+        expires_at,
+    } = *d;
     let pic_id = pic::new_pic_id();
     let day = now.with_timezone(&china_time()).format("%Y%m%d");
     let dir = format!("pic/{day}/{pic_id}");
