@@ -122,7 +122,12 @@ impl Platform {
                 pic.expires_at = expires_at;
                 Ok(pic)
             }
-            Ok(false) => Err(PlatformError::PicNotFound(pic.pic_id)),
+            Ok(false) => {
+                // The row went (it cannot have been submitted while closed): drop the files too.
+                let e = PlatformError::PicNotFound(pic.pic_id.clone());
+                self.remove_pic(&pic, &e).await?;
+                Err(e)
+            }
             Err(e) => {
                 self.remove_pic(&pic, &e).await?;
                 Err(e)
