@@ -83,6 +83,9 @@ pub struct ServeArgs {
     /// A request body not received within this answers 408 [default: 30s].
     #[arg(long, env = "PHOTORECEIPT_BODY_TIMEOUT", value_name = "DURATION")]
     pub body_timeout: Option<String>,
+    /// A connection whose request head does not arrive within this is closed [default: 10s].
+    #[arg(long, env = "PHOTORECEIPT_HEADER_TIMEOUT", value_name = "DURATION")]
+    pub header_timeout: Option<String>,
     /// Requests per second per app; 0 turns the limit off [default: 1000].
     #[arg(long, env = "PHOTORECEIPT_RATE_LIMIT", value_name = "N")]
     pub rate_limit: Option<f64>,
@@ -140,6 +143,7 @@ struct FileConfig {
     make_queue_timeout: Option<String>,
     make_queue: Option<usize>,
     body_timeout: Option<String>,
+    header_timeout: Option<String>,
     rate_limit: Option<f64>,
     rate_burst: Option<f64>,
     models: Option<PathBuf>,
@@ -173,6 +177,7 @@ pub struct Config {
     pub make_queue_timeout: Duration,
     pub make_queue: usize,
     pub body_timeout: Duration,
+    pub header_timeout: Duration,
     pub rate_limit: f64,
     pub rate_burst: f64,
     pub models: PathBuf,
@@ -271,6 +276,12 @@ impl Config {
                 &file.body_timeout,
                 "30s",
                 "body-timeout",
+            )?,
+            header_timeout: pick(
+                &args.header_timeout,
+                &file.header_timeout,
+                "10s",
+                "header-timeout",
             )?,
             rate_limit,
             rate_burst: args

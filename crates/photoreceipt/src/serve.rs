@@ -103,10 +103,13 @@ async fn serve(
             "callback worker stopped"
         );
     }));
-    axum::serve(listener, server::router(svc.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    server::listen::serve(
+        listener,
+        server::router(svc.clone()),
+        c.header_timeout,
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("draining background jobs");
     let _ = stop.send(true);
     for h in job_handles {

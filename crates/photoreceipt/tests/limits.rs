@@ -142,3 +142,32 @@ fn the_rate_limit_is_per_app_with_retry_after_and_refills() {
     std::thread::sleep(Duration::from_secs(wait));
     assert_eq!(info(&a).0, 200, "after Retry-After the key works again");
 }
+
+/// A client that trickles its request head (one byte every 100 ms, never ending it) is cut off
+/// after `--header-timeout`, while other clients are served meanwhile.
+#[test]
+fn a_request_head_that_never_ends_is_cut_off() {
+    let s = Server::start(&["--header-timeout", "1s"]);
+    let mut slow = connect(&s.base);
+    let mut writer = slow.try_clone().expect("clone");
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let head = b"POST /receipt/make HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter();
+        for b in head.chain(std::iter::repeat(&b'a')) {
+            if writer.write_all(&[*b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(s.get("/healthz").0, 200, "others are served meanwhile");
+    let mut buf = [0u8; 256];
+    let closed = matches!(slow.read(&mut buf), Ok(0) | Err(_));
+    let waited = started.elapsed();
+    assert!(closed, "the connection is closed");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+}

@@ -13,6 +13,7 @@ pub mod files;
 pub mod forms;
 pub mod jobs;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
