@@ -259,6 +259,9 @@ struct Scores {
     coarse: f64,
     guided: f64,
     refined: f64,
+    /// The same refinement given the reference itself as the coarse mask: what a segmentation
+    /// as good as IS-Net's would leave (the solver's ceiling against this measuring stick).
+    ceiling: f64,
 }
 
 fn score(case: &Case, coarse: Coarse) -> Scores {
@@ -269,21 +272,25 @@ fn score(case: &Case, coarse: Coarse) -> Scores {
     let radius = matte::guided_radius_px(w as usize, h as usize, &opts);
     let guided = matte::guided_filter(&f.rgb, &f.coarse, radius, opts.guided_eps).expect("guided");
     let refined = matte::refine_with_hints(&f.rgb, &f.coarse, &f.hints, &opts).expect("refine");
+    let ceiling = matte::refine_with_hints(&f.rgb, &f.reference, &f.hints, &opts).expect("refine");
     dump(case, coarse, &f, &refined);
     let s = Scores {
         baseline: band_error(&f.plain, &f.reference, &band),
         coarse: band_error(&f.coarse, &f.reference, &band),
         guided: band_error(&guided, &f.reference, &band),
         refined: band_error(&refined, &f.reference, &band),
+        ceiling: band_error(&ceiling, &f.reference, &band),
     };
     eprintln!(
-        "{} ({coarse:?} coarse, {w}x{h}): band MAE baseline {:.4}, with head pass {:.4}, guided filter {:.4}, refined {:.4} ({:.2} x baseline)",
+        "{} ({coarse:?} coarse, {w}x{h}): band MAE baseline {:.4}, with head pass {:.4}, guided filter {:.4}, refined {:.4} ({:.2} x baseline); with the reference as the coarse mask {:.4} ({:.2} x)",
         case.name,
         s.baseline,
         s.coarse,
         s.guided,
         s.refined,
-        s.refined / s.baseline
+        s.refined / s.baseline,
+        s.ceiling,
+        s.ceiling / s.baseline
     );
     s
 }
@@ -349,6 +356,11 @@ fn assert_ratios(cases: &[(Case, f64)], coarse: Coarse) {
         assert!(
             s.refined < s.guided,
             "{}: not better than the guided filter",
+            case.name
+        );
+        assert!(
+            s.ceiling < s.refined,
+            "{}: the reference as the coarse mask does no better than the model's",
             case.name
         );
     }
