@@ -487,13 +487,41 @@ fn orders_move_only_along_the_state_machine() {
         5002,
         "cancel rejected",
     );
-    let r = resub(&used);
+    // The seed's resubmit example sends only mobile, city and the ID-card image: the name and
+    // ID number are kept from the rejected order.
+    let changed = json!({"text_mobile": "13900139000", "text_city": "深圳", "image_idcard": "iVBORw0KGgoAAAANSUhEUg=="});
+    let r = s.call(
+        "/receipt/submit",
+        &[
+            ("key", key.as_str()),
+            ("pic_id", &used),
+            ("notice_url", NOTICE),
+            ("param", &changed.to_string()),
+            ("order_no", &no),
+        ],
+    );
     assert_eq!(
         (code(&r), r["data"]["order_no"].as_str()),
         (0, Some(no.as_str())),
         "{r}"
     );
     assert_eq!(status_of(&s, &key, &no), 1);
+    let shown = s.cli_ok(&["order", "show", &no, "--json"]);
+    let params: Value = serde_json::from_str(&shown).expect("order show --json");
+    let params = &params["order"]["params"];
+    assert_eq!(
+        (
+            &params["text_mobile"],
+            &params["text_name"],
+            &params["text_idcard"]
+        ),
+        (
+            &json!("13900139000"),
+            &json!("张三"),
+            &json!("11010519491231002X")
+        ),
+        "{shown}"
+    );
     assert!(query(&s, &key, &no)["data"]["reject_msg"].is_null());
     assert_code(
         &submit(&s, &key, &used, &param),

@@ -39,16 +39,7 @@ async fn catalogue_prices_and_validates_and_idcard_images_become_blobs() {
         .app;
     let mut pics = Vec::new();
     for _ in 0..2 {
-        let new = NewPic {
-            item_id: GD,
-            photos: vec![(
-                "white".into(),
-                platform::Bytes::from_static(b"\xFF\xD8\xFFjpg"),
-            )],
-            checks: json!({}),
-            ..Default::default()
-        };
-        pics.push(p.store_pic(&app, new).await.expect("pic"));
+        pics.push(p.store_pic(&app, pic_of(GD)).await.expect("pic"));
     }
     let sub = |pic_id: &str, params| Submission {
         pic_id: pic_id.into(),
@@ -80,16 +71,56 @@ async fn catalogue_prices_and_validates_and_idcard_images_become_blobs() {
     assert!(key.starts_with(&format!("order/{}/idcard-", order.order_no)) && key.ends_with(".png"));
     assert_eq!(&p.blob(key).await.expect("blob")[..8], b"\x89PNG\r\n\x1a\n");
 
-    // Resubmitting without the image drops the old file.
-    p.take(&order.order_no, "r").await.expect("take");
-    p.reject(&order.order_no, "r", "id card unreadable")
+    // A resubmission sends what changed, as the seed's example does (mobile, city and the
+    // image): the fields it leaves out are kept from the rejected order, the file too.
+    let reject = |no: String| {
+        let p = &p;
+        async move {
+            p.take(&no, "r").await.expect("take");
+            p.reject(&no, "r", "id card unreadable")
+                .await
+                .expect("reject");
+        }
+    };
+    reject(order.order_no.clone()).await;
+    let changed = json!({"text_mobile": "13900139000", "text_city": "广州"});
+    let re = p
+        .resubmit(&app, &order.order_no, sub(&pics[1].pic_id, changed))
         .await
-        .expect("reject");
+        .expect("resubmit with only the changed fields");
+    let params = re.params.as_ref().expect("params");
+    assert_eq!(params["text_mobile"], "13900139000");
+    assert_eq!(params["text_city"], "广州");
+    assert_eq!(params["text_name"], "张三");
+    assert_eq!(params["text_idcard"], "11010519491231002X");
+    assert_eq!(
+        re.param_files, order.param_files,
+        "the ID-card image is kept"
+    );
+    assert_eq!(
+        &p.blob(key).await.expect("kept blob")[..8],
+        b"\x89PNG\r\n\x1a\n"
+    );
+
+    // A field sent empty is cleared: a required one is then missing, the image is dropped.
+    reject(order.order_no.clone()).await;
+    let pic3 = p.store_pic(&app, pic_of(GD)).await.expect("pic");
+    match p
+        .resubmit(
+            &app,
+            &order.order_no,
+            sub(&pic3.pic_id, json!({"text_name": ""})),
+        )
+        .await
+    {
+        Err(PlatformError::Param(e)) => assert_eq!(e.field(), Some("text_name")),
+        other => panic!("{other:?}"),
+    }
     let re = p
         .resubmit(
             &app,
             &order.order_no,
-            sub(&pics[1].pic_id, gd_params(false)),
+            sub(&pic3.pic_id, json!({"image_idcard": ""})),
         )
         .await
         .expect("resubmit");
@@ -98,6 +129,19 @@ async fn catalogue_prices_and_validates_and_idcard_images_become_blobs() {
         p.blob(key).await,
         Err(PlatformError::BlobNotFound(_))
     ));
+    assert_eq!(re.params.as_ref().expect("params")["text_name"], "张三");
+}
+
+fn pic_of(item_id: i64) -> NewPic {
+    NewPic {
+        item_id,
+        photos: vec![(
+            "white".into(),
+            platform::Bytes::from_static(b"\xFF\xD8\xFFjpg"),
+        )],
+        checks: json!({}),
+        ..Default::default()
+    }
 }
 
 #[test]

@@ -87,7 +87,7 @@ pub fn document(server: &str) -> Value {
             "order_no",
             false,
             "string",
-            "resubmit this rejected order (status -1) with the new pic_id",
+            "resubmit this rejected order (status -1) with the new pic_id; param fields left out are kept from it (same spec)",
         ),
         (
             "is_print",

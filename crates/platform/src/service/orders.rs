@@ -44,7 +44,7 @@ impl Platform {
     /// to the app, has not expired, is unused; the item takes receipts; `param` by the item's
     /// rules; `print_param` when `is_print`; the balance (see the module docs).
     pub async fn submit(&self, app: &App, sub: Submission) -> Result<Order> {
-        let checked = self.check_submission(app, &sub).await?;
+        let checked = self.check_submission(app, &sub, None).await?;
         for _ in 0..ORDER_NO_TRIES {
             let now = self.now();
             let serial = self.repo.order_serial().await?;
@@ -74,11 +74,16 @@ impl Platform {
     }
 
     /// Resubmits a rejected order (-1 → 1) with a new pic and params; same checks as submit.
+    /// For a pic of the same spec, the `param` fields left out (the ID-card image too) are
+    /// kept from the rejected order, as the seed's example sends only what changed.
     pub async fn resubmit(&self, app: &App, order_no: &str, sub: Submission) -> Result<Order> {
         let current = self.own_order(app, order_no).await?;
         let (mut order, ev) = plan(&current, Action::Resubmit, &actor_of(app), None, self.now())?;
-        let checked = self.check_submission(app, &sub).await?;
-        order.param_files = self.put_param_files(order_no, &checked.files).await?;
+        let checked = self.check_submission(app, &sub, Some(&current)).await?;
+        let kept = kept_files(&current, &sub, checked.pic.item_id);
+        let fresh = self.put_param_files(order_no, &checked.files).await?;
+        let written: Vec<String> = fresh.iter().map(|f| f.key.clone()).collect();
+        order.param_files = fresh.into_iter().chain(kept.iter().cloned()).collect();
         order.pic_id = checked.pic.pic_id.clone();
         order.item_id = checked.pic.item_id;
         order.notice_url = checked.notice_url;
@@ -96,15 +101,16 @@ impl Platform {
             reserve: !app.sandbox,
             ..transition(order, current.status, ev, None)
         };
-        let new_files = file_keys(&t.order);
         match self.repo.apply(&t).await {
             Ok(order) => {
-                self.delete_blobs(&file_keys(&current)).await;
+                let old = file_keys(&current).into_iter();
+                let gone: Vec<String> = old.filter(|k| !kept.iter().any(|f| &f.key == k)).collect();
+                self.delete_blobs(&gone).await;
                 tracing::info!(order_no, "resubmitted");
                 Ok(order)
             }
             Err(e) => {
-                self.delete_blobs(&new_files).await;
+                self.delete_blobs(&written).await;
                 Err(e)
             }
         }
@@ -254,7 +260,13 @@ impl Platform {
         }
     }
 
-    async fn check_submission(&self, app: &App, sub: &Submission) -> Result<Checked> {
+    /// `earlier`: the rejected order a resubmission replaces (its params fill the gaps).
+    async fn check_submission(
+        &self,
+        app: &App,
+        sub: &Submission,
+        earlier: Option<&Order>,
+    ) -> Result<Checked> {
         let notice_url = check_notice_url(&sub.notice_url)?;
         self.check_notice_target(&notice_url).await?;
         let pic = self.pic(app, sub.pic_id.trim()).await?;
@@ -271,7 +283,11 @@ impl Platform {
             .items
             .terms(pic.item_id)
             .ok_or(PlatformError::ItemUnknown(pic.item_id))?;
-        let checked = self.items.check_params(pic.item_id, &sub.params)?;
+        let params = match earlier {
+            Some(o) if o.item_id == pic.item_id => with_earlier(&sub.params, o.params.as_ref()),
+            _ => sub.params.clone(),
+        };
+        let checked = self.items.check_params(pic.item_id, &params)?;
         let (print_param, print_fen) = if sub.is_print {
             let fen = terms
                 .print_price_fen
@@ -392,6 +408,38 @@ fn first_photo(pic: &Option<Pic>) -> Option<String> {
     pic.as_ref()
         .and_then(|p| p.photos.first())
         .map(|p| p.key.clone())
+}
+
+/// The earlier order's param files a resubmission keeps: those whose field its `param`
+/// leaves out, for a pic of the same spec.
+fn kept_files(earlier: &Order, sub: &Submission, item_id: i64) -> Vec<ParamFileRef> {
+    if earlier.item_id != item_id {
+        return Vec::new();
+    }
+    let left_out = |f: &&ParamFileRef| sub.params.get(&f.field).is_none();
+    earlier
+        .param_files
+        .iter()
+        .filter(left_out)
+        .cloned()
+        .collect()
+}
+
+/// `param` with the fields it leaves out taken from an earlier order's params. A `param`
+/// that is not an object (or null) is passed on as it is, to be refused.
+fn with_earlier(
+    params: &serde_json::Value,
+    earlier: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    use serde_json::Value;
+    let (Some(Value::Object(old)), Value::Object(_) | Value::Null) = (earlier, params) else {
+        return params.clone();
+    };
+    let mut merged = old.clone();
+    if let Value::Object(new) = params {
+        merged.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Value::Object(merged)
 }
 
 fn file_keys(order: &Order) -> Vec<String> {
