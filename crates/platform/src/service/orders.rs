@@ -80,7 +80,7 @@ impl Platform {
         let current = self.own_order(app, order_no).await?;
         let (mut order, ev) = plan(&current, Action::Resubmit, &actor_of(app), None, self.now())?;
         let checked = self.check_submission(app, &sub, Some(&current)).await?;
-        let kept = kept_files(&current, &sub, checked.pic.item_id);
+        let (kept, dropped) = split_files(&current, &sub, checked.pic.item_id);
         let fresh = self.put_param_files(order_no, &checked.files).await?;
         let written: Vec<String> = fresh.iter().map(|f| f.key.clone()).collect();
         order.param_files = fresh.into_iter().chain(kept.iter().cloned()).collect();
@@ -103,9 +103,7 @@ impl Platform {
         };
         match self.repo.apply(&t).await {
             Ok(order) => {
-                let old = file_keys(&current).into_iter();
-                let gone: Vec<String> = old.filter(|k| !kept.iter().any(|f| &f.key == k)).collect();
-                self.delete_blobs(&gone).await;
+                self.delete_blobs(&dropped).await;
                 tracing::info!(order_no, "resubmitted");
                 Ok(order)
             }
@@ -410,19 +408,20 @@ fn first_photo(pic: &Option<Pic>) -> Option<String> {
         .map(|p| p.key.clone())
 }
 
-/// The earlier order's param files a resubmission keeps: those whose field its `param`
-/// leaves out, for a pic of the same spec.
-fn kept_files(earlier: &Order, sub: &Submission, item_id: i64) -> Vec<ParamFileRef> {
-    if earlier.item_id != item_id {
-        return Vec::new();
-    }
-    let left_out = |f: &&ParamFileRef| sub.params.get(&f.field).is_none();
-    earlier
+/// The earlier order's param files a resubmission keeps (those whose field its `param`
+/// leaves out, for a pic of the same spec), and the keys of the others, to delete.
+fn split_files(
+    earlier: &Order,
+    sub: &Submission,
+    item_id: i64,
+) -> (Vec<ParamFileRef>, Vec<String>) {
+    let same_spec = earlier.item_id == item_id;
+    let (kept, dropped): (Vec<ParamFileRef>, Vec<ParamFileRef>) = earlier
         .param_files
         .iter()
-        .filter(left_out)
         .cloned()
-        .collect()
+        .partition(|f| same_spec && sub.params.get(&f.field).is_none());
+    (kept, dropped.into_iter().map(|f| f.key).collect())
 }
 
 /// `param` with the fields it leaves out taken from an earlier order's params. A `param`
