@@ -290,12 +290,23 @@ async fn three_nodes_survive_a_kill_9_mid_burst() {
     .expect("charges");
     assert_eq!(charges.len(), BURST, "one charge per completed order");
     assert!(charges.iter().all(|(_, n)| *n == 1));
-    let unfinished: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM callbacks WHERE state <> 'succeeded'")
-            .fetch_one(&pool)
-            .await
-            .expect("count");
-    assert_eq!(unfinished, 0, "no callback left behind");
+    // A callback the killed node delivered but had not yet marked is delivered again once
+    // its lease runs out (at least once), so the rows catch up shortly after the arrivals.
+    loop {
+        let unfinished: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM callbacks WHERE state <> 'succeeded'")
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+        if unfinished == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{unfinished} callbacks left behind after 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     eprintln!(
         "{BURST} orders through 3 nodes (one killed) in {:.1} s, {} callbacks received",
         burst.as_secs_f64(),
